@@ -1,0 +1,70 @@
+#!/bin/sh
+# The whole test suite: a normal build, an ASan+UBSan build, brief fuzzing
+# when clang is present, and shellcheck. Ends with one line
+# "check: N passed, N failed" counting every test program run.
+set -u
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+status=0
+
+# count_log BUILD_DIR: add the results of BUILD_DIR's last meson test run.
+count_log() {
+	log="$1/meson-logs/testlog.json"
+	[ -f "$log" ] || return 0
+	p=$(grep -c '"result": "OK"' "$log" || true)
+	f=$(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log" || true)
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+# run_suite NAME BUILD_DIR [meson setup options...]
+run_suite() {
+	name=$1 dir=$2
+	shift 2
+	echo "== $name build ($dir)"
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 ||
+			{ cat "$dir.setup.log"; return 1; }
+	fi
+	meson compile -C "$dir" >"$dir.compile.log" 2>&1 ||
+		{ tail -n 60 "$dir.compile.log"; return 1; }
+	echo "== $name tests"
+	meson test -C "$dir" --print-errorlogs --num-processes 2 \
+	    --timeout-multiplier "${MVM_TIMEOUT_MULTIPLIER:-1}"
+}
+
+run_suite plain build || status=1
+count_log build
+
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export ASAN_OPTIONS UBSAN_OPTIONS
+MVM_TIMEOUT_MULTIPLIER=3 run_suite sanitizers build-asan \
+    -Db_sanitize=address,undefined -Db_lundef=false || status=1
+count_log build-asan
+
+if command -v clang >/dev/null 2>&1; then
+	echo "== fuzz (clang, libFuzzer)"
+	if sh scripts/fuzz.sh "${MVM_FUZZ_SECONDS:-10}"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		status=1
+	fi
+else
+	echo "== fuzz: clang not found, skipped"
+fi
+
+echo "== shellcheck"
+if shellcheck -s sh scripts/*.sh .ci/run; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+	status=1
+fi
+
+[ "$failed" -eq 0 ] || status=1
+echo "check: $passed passed, $failed failed"
+exit "$status"
