@@ -5,7 +5,7 @@ set -eu
 
 PKGS="
 build-essential clang meson ninja-build pkg-config git
-libsqlite3-dev sqlite3 libcjson-dev libcriterion-dev
+libsqlite3-dev sqlite3 libcjson-dev libjson-c-dev libcriterion-dev
 libfuse3-dev fuse3
 libcurl4-openssl-dev libmicrohttpd-dev libsodium-dev
 qemu-system-x86 busybox-static e2fsprogs cpio kmod
