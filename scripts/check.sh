@@ -3,7 +3,7 @@
 # when clang is present, and shellcheck. Ends with one line
 # "check: N passed, N failed" counting every test program run.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 passed=0
 failed=0

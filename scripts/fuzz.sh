@@ -2,7 +2,7 @@
 # Build the libFuzzer harnesses with clang and run each for a few seconds
 # (first argument, default 10) over its seed corpus. Exit non-zero on a crash.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 secs=${1:-10}
 dir=build-fuzz
 
@@ -16,7 +16,7 @@ meson compile -C "$dir" >"$dir.compile.log" 2>&1 ||
 
 status=0
 for h in "$dir"/fuzz/fuzz_*; do
-	[ -x "$h" ] || continue
+	if [ ! -f "$h" ] || [ ! -x "$h" ]; then continue; fi
 	name=$(basename "$h")
 	corpus="fuzz/corpus/${name#fuzz_}"
 	work=$(mktemp -d)
