@@ -1,0 +1,446 @@
+/* guest.c: the host client of the mvm-guest agent protocol. */
+#include "guest.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "../guest/agent/frame.h"
+
+static atomic_uint_fast64_t next_id = 1;
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait until `fd` is ready for `events` or `deadline` (CLOCK_MONOTONIC ms)
+ * passes. Returns 0, -ETIMEDOUT or a negative errno from poll.
+ */
+static int
+wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int64_t left;
+	int n;
+
+	for (;;) {
+		left = deadline - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+/* Write `len` bytes before `deadline`. Returns 0 or a negative errno. */
+static int
+send_all(int fd, const void *buf, size_t len, int64_t deadline)
+{
+	const uint8_t *p = buf;
+	ssize_t n;
+	int rc;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n >= 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		if ((rc = wait_fd(fd, POLLOUT, deadline)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Read at most `len` bytes before `deadline`. Returns the count, 0 at end
+ * of stream, or a negative errno.
+ */
+static ssize_t
+recv_some(int fd, void *buf, size_t len, int64_t deadline)
+{
+	ssize_t n;
+	int rc;
+
+	for (;;) {
+		n = recv(fd, buf, len, 0);
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		if ((rc = wait_fd(fd, POLLIN, deadline)) != 0)
+			return rc;
+	}
+}
+
+int
+mvm_guest_connect(const char *vsock_uds_path, uint32_t port, int timeout_ms,
+    int *fd, struct mvm_error *e)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int64_t deadline = now_ms() + timeout_ms;
+	char line[64], cmd[32];
+	size_t len = 0;
+	ssize_t n;
+	int s, rc;
+
+	*fd = -1;
+	if (strlen(vsock_uds_path) >= sizeof(sa.sun_path))
+		return mvm_error_set(e, ENAMETOOLONG, "vsock socket path "
+		    "\"%s\" is longer than %zu bytes", vsock_uds_path,
+		    sizeof(sa.sun_path) - 1);
+	strcpy(sa.sun_path, vsock_uds_path);
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s < 0)
+		return mvm_error_set(e, errno, "socket: %s", strerror(errno));
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			rc = mvm_error_set(e, ECONNREFUSED, "nothing listens "
+			    "on vsock socket \"%s\"", vsock_uds_path);
+		else
+			rc = mvm_error_set(e, errno, "connect to vsock socket "
+			    "\"%s\": %s", vsock_uds_path, strerror(errno));
+		goto fail;
+	}
+	snprintf(cmd, sizeof(cmd), "CONNECT %" PRIu32 "\n", port);
+	if ((rc = send_all(s, cmd, strlen(cmd), deadline)) != 0) {
+		rc = mvm_error_set(e, -rc, "sending CONNECT %" PRIu32 " to "
+		    "\"%s\": %s", port, vsock_uds_path, strerror(-rc));
+		goto fail;
+	}
+	/* One byte at a time: what follows the line belongs to the agent. */
+	while (len == 0 || line[len - 1] != '\n') {
+		if (len == sizeof(line) - 1) {
+			rc = mvm_error_set(e, EPROTO, "vsock socket \"%s\" "
+			    "answered CONNECT with an overlong line",
+			    vsock_uds_path);
+			goto fail;
+		}
+		n = recv_some(s, line + len, 1, deadline);
+		if (n == 0) {
+			rc = mvm_error_set(e, ECONNREFUSED, "nothing listens "
+			    "on guest vsock port %" PRIu32 " behind \"%s\"",
+			    port, vsock_uds_path);
+			goto fail;
+		}
+		if (n < 0) {
+			rc = mvm_error_set(e, (int)-n, "waiting for the answer "
+			    "to CONNECT %" PRIu32 " on \"%s\": %s", port,
+			    vsock_uds_path, strerror((int)-n));
+			goto fail;
+		}
+		len++;
+	}
+	line[len - 1] = '\0';
+	if (strncmp(line, "OK ", 3) != 0 || line[3] < '0' || line[3] > '9' ||
+	    strspn(line + 3, "0123456789") != strlen(line + 3)) {
+		rc = mvm_error_set(e, EPROTO, "vsock socket \"%s\" answered "
+		    "CONNECT with \"%.40s\", not \"OK <port>\"",
+		    vsock_uds_path, line);
+		goto fail;
+	}
+	*fd = s;
+	return 0;
+fail:
+	close(s);
+	return rc;
+}
+
+/* Whether `reply` carries the id `id`. */
+static bool
+id_matches(const cJSON *reply, uint64_t id)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(reply, "id");
+
+	return cJSON_IsNumber(v) && v->valuedouble == (double)id;
+}
+
+int
+mvm_guest_call(int fd, int timeout_ms, cJSON *req, cJSON **reply,
+    struct mvm_error *e)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	struct mvm_frame_reader r = { 0 };
+	uint64_t id = atomic_fetch_add(&next_id, 1);
+	uint8_t hdr[MVM_FRAME_HDR_LEN], buf[4096];
+	const char *type;
+	bool synced = false;
+	char *text = NULL;
+	cJSON *obj = NULL, *v;
+	size_t len, used, off;
+	ssize_t n;
+	int rc;
+
+	*reply = NULL;
+	type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(req,
+	    "type"));
+	if (type == NULL)
+		return mvm_error_set(e, EINVAL, "guest request has no string "
+		    "\"type\"");
+	if ((rc = mvm_frame_reader_init(&r)) != 0)
+		return mvm_error_set(e, ENOMEM, "out of memory");
+	cJSON_DeleteItemFromObjectCaseSensitive(req, "id");
+	if (cJSON_AddNumberToObject(req, "id", (double)id) == NULL ||
+	    (text = cJSON_PrintUnformatted(req)) == NULL) {
+		rc = mvm_error_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	len = strlen(text);
+	if (mvm_frame_header(len, hdr) != 0) {
+		rc = mvm_error_set(e, EMSGSIZE, "guest request %s of %zu bytes "
+		    "exceeds %d bytes", type, len, MVM_FRAME_MAX);
+		goto out;
+	}
+	if ((rc = send_all(fd, MVM_FRAME_MARKER, MVM_FRAME_MARKER_LEN,
+	    deadline)) != 0 || (rc = send_all(fd, hdr, sizeof(hdr),
+	    deadline)) != 0 || (rc = send_all(fd, text, len, deadline)) != 0) {
+		rc = mvm_error_set(e, -rc, "sending guest request %s: %s",
+		    type, strerror(-rc));
+		goto out;
+	}
+
+	for (;;) {
+		n = recv_some(fd, buf, sizeof(buf), deadline);
+		if (n == 0) {
+			rc = mvm_error_set(e, ECONNRESET, "guest agent closed "
+			    "the stream before answering %s", type);
+			goto out;
+		}
+		if (n < 0) {
+			rc = mvm_error_set(e, (int)-n, "waiting for the guest "
+			    "agent's answer to %s: %s", type, strerror((int)-n));
+			goto out;
+		}
+		for (off = 0; off < (size_t)n; off += used) {
+			enum mvm_frame_event ev = mvm_frame_feed(&r,
+			    buf + off, (size_t)n - off, &used);
+
+			if (ev == MVM_FRAME_SYNC)
+				synced = true;
+			/* Frames before the echo are stale: skip them. */
+			if (ev != MVM_FRAME_DONE || !synced)
+				continue;
+			obj = cJSON_ParseWithLength((char *)r.payload, r.len);
+			if (obj != NULL && id_matches(obj, id))
+				goto got;
+			cJSON_Delete(obj);
+			obj = NULL;
+		}
+	}
+got:
+	v = cJSON_GetObjectItemCaseSensitive(obj, "type");
+	if (!cJSON_IsString(v)) {
+		rc = mvm_error_set(e, EPROTO, "guest reply to %s has no "
+		    "string \"type\"", type);
+	} else if (strcmp(v->valuestring, "Error") == 0) {
+		v = cJSON_GetObjectItemCaseSensitive(obj, "error");
+		rc = mvm_error_set(e, EIO, "guest agent refused %s: %s", type,
+		    cJSON_IsString(v) ? v->valuestring : "(no reason)");
+	} else if (strcmp(v->valuestring, type) != 0) {
+		rc = mvm_error_set(e, EPROTO, "guest answered %s with type "
+		    "\"%.32s\"", type, v->valuestring);
+	} else {
+		*reply = obj;
+		obj = NULL;
+		rc = 0;
+	}
+out:
+	cJSON_Delete(obj);
+	cJSON_free(text);
+	mvm_frame_reader_free(&r);
+	return rc;
+}
+
+/*
+ * Send a request of type `type` with optional extra fields `fields`
+ * (consumed) and return the reply in *reply.
+ */
+static int
+request(int fd, int timeout_ms, const char *type, cJSON *fields,
+    cJSON **reply, struct mvm_error *e)
+{
+	cJSON *req = fields != NULL ? fields : cJSON_CreateObject();
+	int rc;
+
+	if (req == NULL || cJSON_AddStringToObject(req, "type", type) == NULL)
+		rc = mvm_error_set(e, ENOMEM, "out of memory");
+	else
+		rc = mvm_guest_call(fd, timeout_ms, req, reply, e);
+	cJSON_Delete(req);
+	return rc;
+}
+
+/* Read the non-negative integer field `name` of `obj` into *out. */
+static int
+get_uint(const cJSON *obj, const char *name, uint64_t *out,
+    struct mvm_error *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+	    v->valuedouble >= 18446744073709551616.0 ||
+	    v->valuedouble != (double)(uint64_t)v->valuedouble)
+		return mvm_error_set(e, EPROTO, "guest reply field \"%s\" is "
+		    "not a non-negative integer", name);
+	*out = (uint64_t)v->valuedouble;
+	return 0;
+}
+
+static int
+get_bool(const cJSON *obj, const char *name, bool *out, struct mvm_error *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	if (!cJSON_IsBool(v))
+		return mvm_error_set(e, EPROTO, "guest reply field \"%s\" is "
+		    "not a boolean", name);
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
+int
+mvm_guest_ping(int fd, int timeout_ms, struct mvm_guest_pong *out,
+    struct mvm_error *e)
+{
+	cJSON *reply = NULL;
+	const char *boot_id;
+	int rc;
+
+	if ((rc = request(fd, timeout_ms, "Ping", NULL, &reply, e)) != 0)
+		goto out;
+	boot_id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply,
+	    "boot_id"));
+	if (boot_id == NULL || boot_id[0] == '\0' ||
+	    strlen(boot_id) > MVM_GUEST_BOOT_ID_MAX) {
+		rc = mvm_error_set(e, EPROTO, "guest Ping reply has no valid "
+		    "\"boot_id\"");
+		goto out;
+	}
+	strcpy(out->boot_id, boot_id);
+	rc = get_uint(reply, "uptime_ms", &out->uptime_ms, e);
+out:
+	cJSON_Delete(reply);
+	return rc;
+}
+
+int
+mvm_guest_status(int fd, int timeout_ms, struct mvm_guest_status *out,
+    struct mvm_error *e)
+{
+	cJSON *reply = NULL;
+	uint64_t pct = 0;
+	int rc;
+
+	if ((rc = request(fd, timeout_ms, "Status", NULL, &reply, e)) != 0)
+		goto out;
+	if ((rc = get_bool(reply, "busy", &out->busy, e)) != 0 ||
+	    (rc = get_bool(reply, "busy_file", &out->busy_file, e)) != 0 ||
+	    (rc = get_uint(reply, "cpu_percent", &pct, e)) != 0 ||
+	    (rc = get_uint(reply, "last_busy_ms", &out->last_busy_ms, e)) != 0 ||
+	    (rc = get_uint(reply, "uptime_ms", &out->uptime_ms, e)) != 0)
+		goto out;
+	if (pct > 100)
+		rc = mvm_error_set(e, EPROTO, "guest Status cpu_percent %" PRIu64
+		    " exceeds 100", pct);
+	out->cpu_percent = (unsigned)pct;
+out:
+	cJSON_Delete(reply);
+	return rc;
+}
+
+int
+mvm_guest_sleep_prep(int fd, int timeout_ms, uint32_t drain_timeout_ms,
+    struct mvm_guest_drain *out, struct mvm_error *e)
+{
+	cJSON *fields, *reply = NULL;
+	const char *reason;
+	int rc;
+
+	fields = cJSON_CreateObject();
+	if (fields == NULL || cJSON_AddNumberToObject(fields,
+	    "drain_timeout_ms", drain_timeout_ms) == NULL) {
+		cJSON_Delete(fields);
+		return mvm_error_set(e, ENOMEM, "out of memory");
+	}
+	if ((rc = request(fd, timeout_ms, "SleepPrep", fields, &reply,
+	    e)) != 0 || (rc = get_bool(reply, "drained", &out->drained, e)) != 0)
+		goto out;
+	reason = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply,
+	    "reason"));
+	snprintf(out->reason, sizeof(out->reason), "%s",
+	    reason != NULL ? reason : "");
+	if (!out->drained && reason == NULL)
+		rc = mvm_error_set(e, EPROTO, "guest SleepPrep reply says not "
+		    "drained without a reason");
+out:
+	cJSON_Delete(reply);
+	return rc;
+}
+
+int
+mvm_guest_wake(int fd, int timeout_ms, int64_t time_ns, const uint8_t *seed,
+    size_t seed_len, int64_t *guest_time_ns, struct mvm_error *e)
+{
+	char hex[2 * 512 + 1], num[24];
+	cJSON *fields = NULL, *reply = NULL, *v;
+	int rc;
+
+	if (seed_len < 32 || seed_len > 512)
+		return mvm_error_set(e, EINVAL, "Wake seed of %zu bytes must "
+		    "have 32 to 512 bytes", seed_len);
+	if (time_ns < 0)
+		return mvm_error_set(e, EINVAL, "Wake time %" PRId64 " ns is "
+		    "before 1970", time_ns);
+	for (size_t i = 0; i < seed_len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", seed[i]);
+	/* Printed by hand: a double would lose the low bits of time_ns. */
+	snprintf(num, sizeof(num), "%" PRId64, time_ns);
+	fields = cJSON_CreateObject();
+	if (fields == NULL ||
+	    !cJSON_AddItemToObject(fields, "time_ns", cJSON_CreateRaw(num)) ||
+	    cJSON_AddStringToObject(fields, "seed", hex) == NULL) {
+		cJSON_Delete(fields);
+		rc = mvm_error_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = request(fd, timeout_ms, "Wake", fields, &reply, e)) != 0)
+		goto out;
+	v = cJSON_GetObjectItemCaseSensitive(reply, "time_ns");
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+	    v->valuedouble >= 9223372036854775807.0) {
+		rc = mvm_error_set(e, EPROTO, "guest Wake reply has no valid "
+		    "\"time_ns\"");
+		goto out;
+	}
+	*guest_time_ns = (int64_t)v->valuedouble;
+out:
+	explicit_bzero(hex, sizeof(hex));
+	cJSON_Delete(reply);
+	return rc;
+}

@@ -1,0 +1,96 @@
+/*
+ * guest.h: the host side of the guest agent protocol.
+ *
+ * mvm-guest (guest/agent) listens on vsock port MVM_GUEST_PORT inside every
+ * guest. The host reaches it through the VMM's hybrid vsock unix socket
+ * (Firecracker's, or mvm-qemu's, which carries the port over virtio-serial):
+ * connect, send "CONNECT <port>\n", read "OK <n>\n", then exchange frames
+ * (guest/agent/frame.h). Every request is sent as a sync marker followed by
+ * one frame; the agent echoes the marker, then replies. The client skips
+ * everything up to the echo and any reply whose id is not its own, so a
+ * stream left mid-frame by an earlier connection cannot confuse it. The
+ * wire format is in docs/guest-protocol.md.
+ *
+ * All functions take a timeout in milliseconds for the whole call and
+ * return 0 or a negative errno: -ETIMEDOUT when it passed, -EPROTO when the
+ * peer's answer is malformed, -EIO when the agent answered with an Error,
+ * -ECONNRESET when the stream ended. `e` (may be NULL) receives a sentence.
+ */
+#ifndef MVM_GUEST_H
+#define MVM_GUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define MVM_GUEST_PORT		52
+#define MVM_GUEST_BOOT_ID_MAX	64
+#define MVM_GUEST_REASON_MAX	255
+
+struct cJSON;
+
+/*
+ * Connect to the hybrid vsock socket `vsock_uds_path` and open guest port
+ * `port`. On success *fd is a non-blocking stream socket the caller closes.
+ * Returns -ECONNREFUSED when the socket is absent or refuses, or when the
+ * VMM closes the connection because nothing listens on the port; -EPROTO
+ * when the answer is not "OK <n>"; -ETIMEDOUT; -ENAMETOOLONG.
+ */
+int mvm_guest_connect(const char *vsock_uds_path, uint32_t port,
+    int timeout_ms, int *fd, struct mvm_error *e);
+
+struct mvm_guest_pong {
+	char		boot_id[MVM_GUEST_BOOT_ID_MAX + 1];
+	uint64_t	uptime_ms;	/* guest CLOCK_BOOTTIME */
+};
+
+struct mvm_guest_status {
+	bool		busy;
+	bool		busy_file;	/* the workload said so */
+	unsigned	cpu_percent;	/* non-idle CPU since the last Status */
+	uint64_t	last_busy_ms;	/* guest uptime when last busy, 0 never */
+	uint64_t	uptime_ms;
+};
+
+struct mvm_guest_drain {
+	bool		drained;
+	char		reason[MVM_GUEST_REASON_MAX + 1];  /* "" if drained */
+};
+
+/* Ping: the guest's boot id and uptime. */
+int mvm_guest_ping(int fd, int timeout_ms, struct mvm_guest_pong *out,
+    struct mvm_error *e);
+
+/* Status: whether the workload is busy (see docs/guest-protocol.md). */
+int mvm_guest_status(int fd, int timeout_ms, struct mvm_guest_status *out,
+    struct mvm_error *e);
+
+/*
+ * SleepPrep: run the guest's drain hook for at most `drain_timeout_ms`.
+ * `timeout_ms` should exceed it. A hook that fails or times out is not an
+ * error: out->drained is false and out->reason says why.
+ */
+int mvm_guest_sleep_prep(int fd, int timeout_ms, uint32_t drain_timeout_ms,
+    struct mvm_guest_drain *out, struct mvm_error *e);
+
+/*
+ * Wake: credit `seed` (32 to 512 bytes; -EINVAL otherwise) to the guest's
+ * RNG and set its clock to `time_ns` (Unix nanoseconds). *guest_time_ns
+ * receives the guest clock read right after, to about a microsecond (the
+ * reply is decoded as a double).
+ */
+int mvm_guest_wake(int fd, int timeout_ms, int64_t time_ns,
+    const uint8_t *seed, size_t seed_len, int64_t *guest_time_ns,
+    struct mvm_error *e);
+
+/*
+ * Send `req` (an object with "type"; the function sets "id") and wait for
+ * the reply with that id, which *reply receives (the caller frees it with
+ * cJSON_Delete). An Error reply is returned as -EIO with its text in `e`.
+ */
+int mvm_guest_call(int fd, int timeout_ms, struct cJSON *req,
+    struct cJSON **reply, struct mvm_error *e);
+
+#endif
