@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <sodium.h>
 
 #include "../guest/agent/frame.h"
 
@@ -312,6 +313,21 @@ get_uint(const cJSON *obj, const char *name, uint64_t *out,
 	return 0;
 }
 
+/* Read the integer field `name` of `obj`, within [min, max], into *out. */
+static int
+get_int(const cJSON *obj, const char *name, int min, int max, int *out,
+    struct mvm_error *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	if (!cJSON_IsNumber(v) || v->valuedouble < min ||
+	    v->valuedouble > max || v->valuedouble != (double)v->valueint)
+		return mvm_error_set(e, EPROTO, "guest reply field \"%s\" is "
+		    "not an integer from %d to %d", name, min, max);
+	*out = v->valueint;
+	return 0;
+}
+
 static int
 get_bool(const cJSON *obj, const char *name, bool *out, struct mvm_error *e)
 {
@@ -443,4 +459,139 @@ out:
 	explicit_bzero(hex, sizeof(hex));
 	cJSON_Delete(reply);
 	return rc;
+}
+
+/*
+ * Whether `s` is UTF-8 (RFC 3629: no overlong forms, surrogates or code
+ * points beyond U+10FFFF). The frames must be: a 0xFF byte in a request
+ * could even form a sync marker.
+ */
+static bool
+utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp, min;
+	int more;
+
+	while (*p != '\0') {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if (*p >= 0xc2 && *p <= 0xdf) {
+			more = 1, min = 0x80, cp = *p & 0x1f;
+		} else if (*p >= 0xe0 && *p <= 0xef) {
+			more = 2, min = 0x800, cp = *p & 0x0f;
+		} else if (*p >= 0xf0 && *p <= 0xf4) {
+			more = 3, min = 0x10000, cp = *p & 0x07;
+		} else {
+			return false;
+		}
+		/* A NUL fails the test, so this never reads past the end. */
+		for (p++; more > 0; more--, p++) {
+			if ((*p & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (*p & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Decode the base64 field `name` of `obj` into a new *buf (freed by the
+ * caller, also on failure) holding *len bytes and a NUL.
+ */
+static int
+get_base64(const cJSON *obj, const char *name, uint8_t **buf, size_t *len,
+    struct mvm_error *e)
+{
+	const char *s;
+	size_t n;
+
+	s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, name));
+	if (s == NULL)
+		return mvm_error_set(e, EPROTO, "guest reply field \"%s\" is "
+		    "not a string", name);
+	n = strlen(s);
+	if ((*buf = malloc(n / 4 * 3 + 1)) == NULL)
+		return mvm_error_set(e, ENOMEM, "out of memory");
+	if (sodium_base642bin(*buf, n / 4 * 3, s, n, NULL, len, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0)
+		return mvm_error_set(e, EPROTO, "guest reply field \"%s\" is "
+		    "not base64", name);
+	if (*len > MVM_GUEST_EXEC_OUT_MAX)
+		return mvm_error_set(e, EPROTO, "guest reply field \"%s\" has "
+		    "%zu bytes, more than %d", name, *len,
+		    MVM_GUEST_EXEC_OUT_MAX);
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+int
+mvm_guest_exec(int fd, int timeout_ms, const char *const *argv,
+    const char *stdin_text, uint32_t exec_timeout_ms,
+    struct mvm_guest_exec_result **out, struct mvm_error *e)
+{
+	struct mvm_guest_exec_result *r = NULL;
+	cJSON *fields, *args, *reply = NULL;
+	int rc;
+
+	*out = NULL;
+	if (argv == NULL || argv[0] == NULL)
+		return mvm_error_set(e, EINVAL, "Exec needs a program: argv "
+		    "is empty");
+	for (size_t i = 0; argv[i] != NULL; i++)
+		if (!utf8_valid(argv[i]))
+			return mvm_error_set(e, EINVAL, "Exec argv[%zu] is not "
+			    "valid UTF-8", i);
+	if (stdin_text != NULL && !utf8_valid(stdin_text))
+		return mvm_error_set(e, EINVAL, "Exec stdin text is not valid "
+		    "UTF-8");
+	fields = cJSON_CreateObject();
+	args = cJSON_AddArrayToObject(fields, "argv");
+	rc = args == NULL ? -ENOMEM : 0;
+	for (size_t i = 0; rc == 0 && argv[i] != NULL; i++)
+		if (!cJSON_AddItemToArray(args, cJSON_CreateString(argv[i])))
+			rc = -ENOMEM;
+	if (rc != 0 || (exec_timeout_ms != 0 && cJSON_AddNumberToObject(fields,
+	    "timeout_ms", exec_timeout_ms) == NULL) || (stdin_text != NULL &&
+	    cJSON_AddStringToObject(fields, "stdin", stdin_text) == NULL)) {
+		cJSON_Delete(fields);
+		return mvm_error_set(e, ENOMEM, "out of memory");
+	}
+	if ((rc = request(fd, timeout_ms, "Exec", fields, &reply, e)) != 0)
+		goto out;
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		rc = mvm_error_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = get_int(reply, "exit_code", -1, 255, &r->exit_code,
+	    e)) != 0 ||
+	    (rc = get_int(reply, "signal", 0, 127, &r->signal, e)) != 0 ||
+	    (rc = get_bool(reply, "timed_out", &r->timed_out, e)) != 0 ||
+	    (rc = get_base64(reply, "stdout", &r->stdout_buf, &r->stdout_len,
+	    e)) != 0 || (rc = get_bool(reply, "stdout_truncated",
+	    &r->stdout_truncated, e)) != 0 ||
+	    (rc = get_base64(reply, "stderr", &r->stderr_buf, &r->stderr_len,
+	    e)) != 0 || (rc = get_bool(reply, "stderr_truncated",
+	    &r->stderr_truncated, e)) != 0)
+		goto out;
+	*out = r;
+	r = NULL;
+out:
+	mvm_guest_exec_free(r);
+	cJSON_Delete(reply);
+	return rc;
+}
+
+void
+mvm_guest_exec_free(struct mvm_guest_exec_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->stdout_buf);
+	free(r->stderr_buf);
+	free(r);
 }

@@ -28,6 +28,7 @@
 #define MVM_GUEST_PORT		52
 #define MVM_GUEST_BOOT_ID_MAX	64
 #define MVM_GUEST_REASON_MAX	255
+#define MVM_GUEST_EXEC_OUT_MAX	(64 * 1024)	/* bytes of stdout, stderr */
 
 struct cJSON;
 
@@ -84,6 +85,43 @@ int mvm_guest_sleep_prep(int fd, int timeout_ms, uint32_t drain_timeout_ms,
 int mvm_guest_wake(int fd, int timeout_ms, int64_t time_ns,
     const uint8_t *seed, size_t seed_len, int64_t *guest_time_ns,
     struct mvm_error *e);
+
+/* What an Exec captured; see mvm_guest_exec(). */
+struct mvm_guest_exec_result {
+	int		 exit_code;	/* -1 when killed by a signal */
+	int		 signal;	/* the killing signal, or 0 */
+	bool		 timed_out;	/* killed at exec_timeout_ms */
+	uint8_t		*stdout_buf;	/* stdout_len bytes plus a NUL */
+	size_t		 stdout_len;
+	bool		 stdout_truncated; /* more was written */
+	uint8_t		*stderr_buf;	/* stderr_len bytes plus a NUL */
+	size_t		 stderr_len;
+	bool		 stderr_truncated; /* more was written */
+};
+
+/*
+ * Exec: run `argv` (NULL-terminated; 1 to 64 strings, argv[0] an absolute
+ * path or a name looked up in the guest's /usr/sbin:/usr/bin:/sbin:/bin) in
+ * the guest with `stdin_text` (may be NULL: /dev/null) as its input, and
+ * wait for it. The agent kills its process group after `exec_timeout_ms`
+ * (0 means the agent's default, 10 s); `timeout_ms`, for the whole call,
+ * should exceed it. The agent serves nothing else meanwhile.
+ *
+ * A program that fails, is killed or times out is not an error: see
+ * exit_code, signal and timed_out. On success *out is a result the caller
+ * releases with mvm_guest_exec_free(); the output buffers hold the exact
+ * bytes, at most MVM_GUEST_EXEC_OUT_MAX of each stream. Returns -EINVAL
+ * when argv is empty or a string is not valid UTF-8, -EIO when the agent
+ * refused the request (a bad field, or the program could not be started:
+ * the reason is in `e`), -EPROTO for a malformed reply, and the errors of
+ * mvm_guest_call().
+ */
+int mvm_guest_exec(int fd, int timeout_ms, const char *const *argv,
+    const char *stdin_text, uint32_t exec_timeout_ms,
+    struct mvm_guest_exec_result **out, struct mvm_error *e);
+
+/* Release an Exec result; NULL is allowed. */
+void mvm_guest_exec_free(struct mvm_guest_exec_result *r);
 
 /*
  * Send `req` (an object with "type"; the function sets "id") and wait for

@@ -8,6 +8,14 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <sodium.h>
+
+#include "frame.h"
+
+/* An Exec reply with both streams at their limit fits in one frame. */
+_Static_assert(2 * sodium_base64_ENCODED_LEN(MVM_AGENT_OUT_MAX,
+    sodium_base64_VARIANT_ORIGINAL) + 1024 < MVM_FRAME_MAX,
+    "Exec output limit too large for a frame");
 
 static const struct {
 	const char		*name;
@@ -17,6 +25,7 @@ static const struct {
 	{ "Status", MVM_AGENT_STATUS },
 	{ "SleepPrep", MVM_AGENT_SLEEP_PREP },
 	{ "Wake", MVM_AGENT_WAKE },
+	{ "Exec", MVM_AGENT_EXEC },
 };
 
 static int
@@ -77,6 +86,95 @@ int_field(struct json_object *obj, const char *type, const char *name,
 	return 0;
 }
 
+/*
+ * Copy the Exec field "argv" of `obj` into req->argv: 1 to
+ * MVM_AGENT_ARGV_MAX strings of 1 to MVM_AGENT_ARG_MAX bytes without NUL,
+ * below MVM_AGENT_ARGV_TOTAL bytes in all, argv[0] absolute or a bare name.
+ */
+static int
+parse_argv(struct json_object *obj, struct mvm_agent_req *req,
+    struct mvm_error *e)
+{
+	struct json_object *v, *s;
+	size_t n, len, total = 0, off = 0;
+	const char *str;
+
+	if (!json_object_object_get_ex(obj, "argv", &v) ||
+	    !json_object_is_type(v, json_type_array))
+		return mvm_error_set(e, EINVAL, "Exec request lacks the array "
+		    "field \"argv\"");
+	n = json_object_array_length(v);
+	if (n < 1 || n > MVM_AGENT_ARGV_MAX)
+		return mvm_error_set(e, EINVAL, "Exec field \"argv\" has %zu "
+		    "strings, not 1 to %d", n, MVM_AGENT_ARGV_MAX);
+	for (size_t i = 0; i < n; i++) {
+		s = json_object_array_get_idx(v, i);
+		if (!json_object_is_type(s, json_type_string))
+			return mvm_error_set(e, EINVAL, "Exec field "
+			    "\"argv\"[%zu] is not a string", i);
+		len = (size_t)json_object_get_string_len(s);
+		str = json_object_get_string(s);
+		if (len < 1 || len > MVM_AGENT_ARG_MAX)
+			return mvm_error_set(e, EINVAL, "Exec field "
+			    "\"argv\"[%zu] has %zu bytes, not 1 to %d", i, len,
+			    MVM_AGENT_ARG_MAX);
+		if (strlen(str) != len)
+			return mvm_error_set(e, EINVAL, "Exec field "
+			    "\"argv\"[%zu] contains a NUL character", i);
+		total += len + 1;
+	}
+	if (total >= MVM_AGENT_ARGV_TOTAL)
+		return mvm_error_set(e, EINVAL, "Exec field \"argv\" has %zu "
+		    "bytes with terminators, not below %d", total,
+		    MVM_AGENT_ARGV_TOTAL);
+	str = json_object_get_string(json_object_array_get_idx(v, 0));
+	if (str[0] != '/' && strchr(str, '/') != NULL)
+		return mvm_error_set(e, EINVAL, "Exec field \"argv\"[0] "
+		    "\"%.64s\" must be an absolute path or a name without "
+		    "'/' to look up in PATH", str);
+	if ((req->argv_buf = malloc(total)) == NULL)
+		return mvm_error_set(e, ENOMEM, "out of memory for Exec argv");
+	for (size_t i = 0; i < n; i++) {
+		s = json_object_array_get_idx(v, i);
+		len = (size_t)json_object_get_string_len(s) + 1;
+		req->argv[i] = memcpy(req->argv_buf + off,
+		    json_object_get_string(s), len);
+		off += len;
+	}
+	req->argv[n] = NULL;
+	req->argc = n;
+	return 0;
+}
+
+/* Read the rest of an Exec request: "argv", "timeout_ms", "stdin". */
+static int
+parse_exec(struct json_object *obj, struct mvm_agent_req *req,
+    struct mvm_error *e)
+{
+	struct json_object *v;
+	int64_t n = MVM_AGENT_EXEC_DEF_MS;
+	int rc;
+
+	if ((rc = parse_argv(obj, req, e)) != 0)
+		return rc;
+	if (json_object_object_get_ex(obj, "timeout_ms", &v) &&
+	    (rc = int_field(obj, "Exec", "timeout_ms", 1,
+	    MVM_AGENT_EXEC_MAX_MS, &n, e)) != 0)
+		return rc;
+	req->exec_timeout_ms = (uint64_t)n;
+	if (!json_object_object_get_ex(obj, "stdin", &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return mvm_error_set(e, EINVAL, "Exec field \"stdin\" must be "
+		    "a string");
+	req->stdin_len = (size_t)json_object_get_string_len(v);
+	req->stdin_buf = malloc(req->stdin_len + 1);
+	if (req->stdin_buf == NULL)
+		return mvm_error_set(e, ENOMEM, "out of memory for Exec stdin");
+	memcpy(req->stdin_buf, json_object_get_string(v), req->stdin_len + 1);
+	return 0;
+}
+
 int
 mvm_agent_parse(const char *buf, size_t len, struct mvm_agent_req *req,
     struct mvm_error *e)
@@ -128,7 +226,7 @@ mvm_agent_parse(const char *buf, size_t len, struct mvm_agent_req *req,
 			break;
 	if (i == sizeof(types) / sizeof(types[0])) {
 		rc = mvm_error_set(e, EINVAL, "request type \"%.64s\" is not "
-		    "one of Ping, Status, SleepPrep, Wake", type);
+		    "one of Ping, Status, SleepPrep, Wake, Exec", type);
 		goto out;
 	}
 	req->type = types[i].type;
@@ -155,6 +253,9 @@ mvm_agent_parse(const char *buf, size_t len, struct mvm_agent_req *req,
 		}
 		rc = parse_seed(json_object_get_string(v), req, e);
 		break;
+	case MVM_AGENT_EXEC:
+		rc = parse_exec(obj, req, e);
+		break;
 	}
 out:
 	json_object_put(obj);
@@ -169,6 +270,12 @@ mvm_agent_req_free(struct mvm_agent_req *req)
 	json_object_put(req->id);
 	req->id = NULL;
 	explicit_bzero(req->seed, sizeof(req->seed));
+	free(req->argv_buf);
+	req->argv_buf = NULL;
+	req->argv[0] = NULL;
+	req->argc = 0;
+	free(req->stdin_buf);
+	req->stdin_buf = NULL;
 }
 
 /*
@@ -192,7 +299,11 @@ reply_new(struct json_object *id, const char *type)
 	return o;
 }
 
-/* Serialise `o`, release it and return the text, or NULL. */
+/*
+ * Serialise `o`, release it and return the text, or NULL. Slashes are not
+ * escaped: base64 output is full of them, and "\/" could double the size
+ * of an Exec reply past the frame limit.
+ */
 static char *
 reply_finish(struct json_object *o, bool ok)
 {
@@ -200,7 +311,7 @@ reply_finish(struct json_object *o, bool ok)
 
 	if (o != NULL && ok)
 		s = strdup(json_object_to_json_string_ext(o,
-		    JSON_C_TO_STRING_PLAIN));
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return s;
 }
@@ -269,6 +380,55 @@ mvm_agent_reply_error(struct json_object *id, const char *msg)
 	bool ok;
 
 	ok = add(o, "error", json_object_new_string(msg));
+	return reply_finish(o, ok);
+}
+
+void
+mvm_agent_output_add(struct mvm_agent_output *o, const uint8_t *data,
+    size_t n)
+{
+	size_t room = MVM_AGENT_OUT_MAX - o->len;
+
+	if (n > room) {
+		o->truncated = true;
+		n = room;
+	}
+	memcpy(o->buf + o->len, data, n);
+	o->len += n;
+}
+
+/* Add `o` to `reply` as base64 field `name` and bool field `flag`. */
+static bool
+add_output(struct json_object *reply, const char *name, const char *flag,
+    const struct mvm_agent_output *o)
+{
+	char *b64;
+	bool ok;
+
+	b64 = malloc(sodium_base64_ENCODED_LEN(MVM_AGENT_OUT_MAX,
+	    sodium_base64_VARIANT_ORIGINAL));
+	if (b64 == NULL)
+		return false;
+	sodium_bin2base64(b64, sodium_base64_ENCODED_LEN(MVM_AGENT_OUT_MAX,
+	    sodium_base64_VARIANT_ORIGINAL), o->buf, o->len,
+	    sodium_base64_VARIANT_ORIGINAL);
+	ok = add(reply, name, json_object_new_string(b64)) &&
+	    add(reply, flag, json_object_new_boolean(o->truncated));
+	free(b64);
+	return ok;
+}
+
+char *
+mvm_agent_reply_exec(struct json_object *id, const struct mvm_agent_exec *x)
+{
+	struct json_object *o = reply_new(id, "Exec");
+	bool ok;
+
+	ok = add(o, "exit_code", json_object_new_int(x->exit_code)) &&
+	    add(o, "signal", json_object_new_int(x->signal)) &&
+	    add(o, "timed_out", json_object_new_boolean(x->timed_out)) &&
+	    add_output(o, "stdout", "stdout_truncated", &x->out) &&
+	    add_output(o, "stderr", "stderr_truncated", &x->err);
 	return reply_finish(o, ok);
 }
 

@@ -24,11 +24,21 @@ struct json_object;
 #define MVM_AGENT_DRAIN_MAX_MS	3600000	/* longest SleepPrep drain timeout */
 #define MVM_AGENT_BUSY_CPU_PCT	5	/* CPU share above which a guest is busy */
 
+/* Exec limits (docs/guest-protocol.md). */
+#define MVM_AGENT_ARGV_MAX	64		/* strings in argv */
+#define MVM_AGENT_ARG_MAX	4096		/* bytes in one string */
+#define MVM_AGENT_ARGV_TOTAL	(64 * 1024)	/* bytes of argv, NULs included,
+						   must stay below this */
+#define MVM_AGENT_EXEC_MAX_MS	3600000
+#define MVM_AGENT_EXEC_DEF_MS	10000
+#define MVM_AGENT_OUT_MAX	(64 * 1024)	/* bytes kept of each stream */
+
 enum mvm_agent_type {
 	MVM_AGENT_PING,
 	MVM_AGENT_STATUS,
 	MVM_AGENT_SLEEP_PREP,
 	MVM_AGENT_WAKE,
+	MVM_AGENT_EXEC,
 };
 
 struct mvm_agent_req {
@@ -38,6 +48,13 @@ struct mvm_agent_req {
 	int64_t			 time_ns;		/* Wake */
 	uint8_t			 seed[MVM_AGENT_SEED_MAX];	/* Wake */
 	size_t			 seed_len;
+	/* Exec: argv[argc] is NULL; the strings live in argv_buf. */
+	char			*argv[MVM_AGENT_ARGV_MAX + 1];
+	size_t			 argc;
+	char			*argv_buf;	/* owned */
+	char			*stdin_buf;	/* owned; NULL: no "stdin" */
+	size_t			 stdin_len;
+	uint64_t		 exec_timeout_ms;
 };
 
 /*
@@ -71,6 +88,37 @@ char *mvm_agent_reply_sleep_prep(struct json_object *id, bool drained,
     const char *reason);
 char *mvm_agent_reply_wake(struct json_object *id, int64_t time_ns);
 char *mvm_agent_reply_error(struct json_object *id, const char *msg);
+
+/* What an Exec captured of one output stream. */
+struct mvm_agent_output {
+	uint8_t		buf[MVM_AGENT_OUT_MAX];
+	size_t		len;
+	bool		truncated;	/* more was written and discarded */
+};
+
+/* The outcome of an Exec. */
+struct mvm_agent_exec {
+	int			exit_code;	/* -1 when killed by a signal */
+	int			signal;		/* the killing signal, or 0 */
+	bool			timed_out;	/* the group was killed at the
+						   timeout */
+	struct mvm_agent_output	out;		/* stdout */
+	struct mvm_agent_output	err;		/* stderr */
+};
+
+/*
+ * Keep the next `n` bytes of `data` written to stream `o`: append what fits
+ * below MVM_AGENT_OUT_MAX and mark the rest as discarded.
+ */
+void mvm_agent_output_add(struct mvm_agent_output *o, const uint8_t *data,
+    size_t n);
+
+/*
+ * The Exec reply. "stdout" and "stderr" are base64 (RFC 4648 with padding),
+ * so any bytes round-trip; both at their limit still fit in one frame.
+ */
+char *mvm_agent_reply_exec(struct json_object *id,
+    const struct mvm_agent_exec *x);
 
 /* Cumulative CPU time from the first line of /proc/stat, in ticks. */
 struct mvm_agent_cpu {

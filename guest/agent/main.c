@@ -3,8 +3,8 @@
  * agent.h) on AF_VSOCK port 52 when the guest has a vsock device, and
  * otherwise on the virtio-serial port named "mvm.vsock.52", which mvm-qemu
  * bridges to Firecracker's hybrid vsock socket. It is one process with one
- * connection at a time; a SleepPrep holds the connection while its drain
- * hook runs.
+ * connection at a time and one request at a time: a SleepPrep holds the
+ * connection while its drain hook runs, an Exec while its program runs.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -123,6 +123,24 @@ do_status(struct agent *a, struct mvm_agent_req *req)
 	return mvm_agent_reply_status(req->id, &st);
 }
 
+static char *
+do_exec(struct mvm_agent_req *req)
+{
+	struct mvm_agent_exec *x;
+	struct mvm_error e = { 0 };
+	char *reply;
+
+	/* Two 64 KiB buffers: too much for the stack of a small agent. */
+	if ((x = malloc(sizeof(*x))) == NULL)
+		return mvm_agent_reply_error(req->id, "Exec: out of memory");
+	if (mvm_sys_exec(req, x, &e) != 0)
+		reply = mvm_agent_reply_error(req->id, e.msg);
+	else
+		reply = mvm_agent_reply_exec(req->id, x);
+	free(x);
+	return reply;
+}
+
 /* Serve one complete frame payload; returns the reply text or NULL. */
 static char *
 handle(struct agent *a, const char *buf, size_t len)
@@ -166,6 +184,9 @@ handle(struct agent *a, const char *buf, size_t len)
 		} else {
 			reply = mvm_agent_reply_wake(req.id, now);
 		}
+		break;
+	case MVM_AGENT_EXEC:
+		reply = do_exec(&req);
 		break;
 	}
 out:

@@ -21,6 +21,8 @@
 #define MVM_SYS_DRAIN_ETC	"/etc/mvm/drain"
 
 #define MVM_SYS_BOOT_ID_LEN	36
+/* The PATH an Exec'd program gets and argv[0] is looked up in. */
+#define MVM_SYS_EXEC_PATH	"/usr/sbin:/usr/bin:/sbin:/bin"
 
 /*
  * Read the kernel's boot id (a UUID) into `out`. Returns 0 or a negative
@@ -52,5 +54,17 @@ int mvm_sys_drain(uint64_t timeout_ms, char *reason, size_t reasonsz);
  */
 int mvm_sys_wake(const uint8_t *seed, size_t len, int64_t time_ns,
     int64_t *now_ns);
+
+/*
+ * Run the Exec request `req` and wait for it: the program runs in its own
+ * process group with the environment PATH=MVM_SYS_EXEC_PATH and HOME=/root,
+ * in /, its stdin reading req->stdin_buf (or /dev/null when absent), its
+ * stdout and stderr captured into `x`. It is done when it has exited and
+ * both pipes are closed; after req->exec_timeout_ms the whole group gets
+ * SIGKILL and x->timed_out is set. Returns 0, or a negative errno when the
+ * program could not be started (then `e` names the cause).
+ */
+int mvm_sys_exec(const struct mvm_agent_req *req, struct mvm_agent_exec *x,
+    struct mvm_error *e);
 
 #endif

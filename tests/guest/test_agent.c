@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "agent.h"
+#include "frame.h"
 
 static int
 parse(const char *text, struct mvm_agent_req *req, struct mvm_error *e)
@@ -152,7 +153,7 @@ Test(agent, error_keeps_id)
 	reply = mvm_agent_reply_error(req.id, e.msg);
 	cr_assert_str_eq(reply, "{\"type\":\"Error\",\"id\":9,\"error\":"
 	    "\"request type \\\"Nope\\\" is not one of Ping, Status, "
-	    "SleepPrep, Wake\"}");
+	    "SleepPrep, Wake, Exec\"}");
 	free(reply);
 	mvm_agent_req_free(&req);
 }
@@ -173,4 +174,176 @@ Test(agent, cpu_share)
 	cr_assert_eq(mvm_agent_cpu_percent(&a, &a), 0);
 	cr_assert_eq(mvm_agent_cpu_parse("intr 1 2 3\n", &a), -EINVAL);
 	cr_assert_eq(mvm_agent_cpu_parse("cpu  1 2\n", &a), -EINVAL);
+}
+
+Test(agent, exec_parses_argv_timeout_stdin)
+{
+	struct mvm_agent_req req;
+	struct mvm_error e = { 0 };
+
+	cr_assert_eq(parse("{\"type\":\"Exec\",\"id\":3,\"argv\":[\"/bin/sh\","
+	    "\"-c\",\"cat; echo \\\"\\u00e9\\\"\"],\"timeout_ms\":500,"
+	    "\"stdin\":\"a\\nb\"}", &req, &e), 0, "%s", e.msg);
+	cr_assert_eq(req.type, MVM_AGENT_EXEC);
+	cr_assert_eq(req.argc, 3);
+	cr_assert_str_eq(req.argv[0], "/bin/sh");
+	cr_assert_str_eq(req.argv[1], "-c");
+	cr_assert_str_eq(req.argv[2], "cat; echo \"\xc3\xa9\"");
+	cr_assert_null(req.argv[3]);
+	cr_assert_eq(req.exec_timeout_ms, 500);
+	cr_assert_eq(req.stdin_len, 3);
+	cr_assert_str_eq(req.stdin_buf, "a\nb");
+	mvm_agent_req_free(&req);
+
+	/* A bare name, the default timeout, no stdin. */
+	cr_assert_eq(parse("{\"type\":\"Exec\",\"argv\":[\"true\"]}", &req,
+	    &e), 0, "%s", e.msg);
+	cr_assert_eq(req.argc, 1);
+	cr_assert_str_eq(req.argv[0], "true");
+	cr_assert_eq(req.exec_timeout_ms, MVM_AGENT_EXEC_DEF_MS);
+	cr_assert_null(req.stdin_buf);
+	mvm_agent_req_free(&req);
+
+	/* An empty stdin is a pipe that is closed at once, not /dev/null. */
+	cr_assert_eq(parse("{\"type\":\"Exec\",\"argv\":[\"cat\"],"
+	    "\"stdin\":\"\"}", &req, &e), 0, "%s", e.msg);
+	cr_assert_not_null(req.stdin_buf);
+	cr_assert_eq(req.stdin_len, 0);
+	mvm_agent_req_free(&req);
+}
+
+/* Build {"type":"Exec","argv":[...]} with `n` copies of a `len`-byte arg. */
+static char *
+argv_request(size_t n, size_t len)
+{
+	size_t size = 64 + n * (len + 3);
+	char *s = malloc(size), *p;
+
+	cr_assert_not_null(s);
+	p = s + sprintf(s, "{\"type\":\"Exec\",\"argv\":[");
+	for (size_t i = 0; i < n; i++) {
+		*p++ = '"';
+		memset(p, 'a', len);
+		p += len;
+		*p++ = '"';
+		*p++ = i + 1 < n ? ',' : ']';
+	}
+	strcpy(p, "}");
+	return s;
+}
+
+Test(agent, exec_argv_limits)
+{
+	struct mvm_agent_req req;
+	char *text;
+
+	/* 64 strings are allowed, 65 are not. */
+	text = argv_request(64, 10);
+	cr_assert_eq(parse(text, &req, NULL), 0);
+	cr_assert_eq(req.argc, 64);
+	cr_assert_null(req.argv[64]);
+	mvm_agent_req_free(&req);
+	free(text);
+	text = argv_request(65, 10);
+	expect_bad(text, "has 65 strings, not 1 to 64");
+	free(text);
+
+	/* One string of 4096 bytes is allowed, 4097 is not. */
+	text = argv_request(1, 4096);
+	cr_assert_eq(parse(text, &req, NULL), 0);
+	cr_assert_eq(strlen(req.argv[0]), 4096);
+	mvm_agent_req_free(&req);
+	free(text);
+	text = argv_request(1, 4097);
+	expect_bad(text, "\"argv\"[0] has 4097 bytes, not 1 to 4096");
+	free(text);
+
+	/* 15 * 4097 bytes fit below 64 KiB; 16 * 4097 do not. */
+	text = argv_request(15, 4096);
+	cr_assert_eq(parse(text, &req, NULL), 0);
+	mvm_agent_req_free(&req);
+	free(text);
+	text = argv_request(16, 4096);
+	expect_bad(text, "has 65552 bytes with terminators, not below 65536");
+	free(text);
+}
+
+Test(agent, exec_bad_fields)
+{
+	expect_bad("{\"type\":\"Exec\"}", "lacks the array field \"argv\"");
+	expect_bad("{\"type\":\"Exec\",\"argv\":\"/bin/ls\"}",
+	    "lacks the array field \"argv\"");
+	expect_bad("{\"type\":\"Exec\",\"argv\":[]}",
+	    "\"argv\" has 0 strings, not 1 to 64");
+	expect_bad("{\"type\":\"Exec\",\"argv\":[\"ls\",7]}",
+	    "\"argv\"[1] is not a string");
+	expect_bad("{\"type\":\"Exec\",\"argv\":[\"ls\",\"\"]}",
+	    "\"argv\"[1] has 0 bytes, not 1 to 4096");
+	expect_bad("{\"type\":\"Exec\",\"argv\":[\"ls\",\"a\\u0000b\"]}",
+	    "\"argv\"[1] contains a NUL character");
+	expect_bad("{\"type\":\"Exec\",\"argv\":[\"bin/ls\"]}",
+	    "\"argv\"[0] \"bin/ls\" must be an absolute path or a name");
+	expect_bad("{\"type\":\"Exec\",\"argv\":[\"ls\"],\"timeout_ms\":0}",
+	    "\"timeout_ms\" must be between 1 and 3600000");
+	expect_bad("{\"type\":\"Exec\",\"argv\":[\"ls\"],"
+	    "\"timeout_ms\":3600001}", "between 1 and 3600000");
+	expect_bad("{\"type\":\"Exec\",\"argv\":[\"ls\"],\"timeout_ms\":\"1\"}",
+	    "\"timeout_ms\" must be an integer");
+	expect_bad("{\"type\":\"Exec\",\"argv\":[\"ls\"],\"timeout_ms\":null}",
+	    "\"timeout_ms\" must be an integer");
+	expect_bad("{\"type\":\"Exec\",\"argv\":[\"ls\"],\"stdin\":5}",
+	    "\"stdin\" must be a string");
+}
+
+Test(agent, exec_output_is_capped)
+{
+	struct mvm_agent_output *o = calloc(1, sizeof(*o));
+	uint8_t chunk[40000];
+
+	cr_assert_not_null(o);
+	memset(chunk, 'x', sizeof(chunk));
+	mvm_agent_output_add(o, chunk, sizeof(chunk));
+	cr_assert_eq(o->len, 40000);
+	cr_assert(!o->truncated);
+	chunk[MVM_AGENT_OUT_MAX - 40000 - 1] = 'y';
+	mvm_agent_output_add(o, chunk, sizeof(chunk));
+	cr_assert_eq(o->len, MVM_AGENT_OUT_MAX);
+	cr_assert(o->truncated);
+	cr_assert_eq(o->buf[MVM_AGENT_OUT_MAX - 1], 'y');
+	mvm_agent_output_add(o, chunk, 1);
+	cr_assert_eq(o->len, MVM_AGENT_OUT_MAX);
+	free(o);
+}
+
+Test(agent, exec_reply_is_base64)
+{
+	struct mvm_agent_exec *x = calloc(1, sizeof(*x));
+	char *reply;
+
+	cr_assert_not_null(x);
+	x->exit_code = 3;
+	/* Bytes that are not UTF-8 survive: 0xff 0xfe 0x00 'A'. */
+	mvm_agent_output_add(&x->out, (const uint8_t *)"\xff\xfe\0A", 4);
+	x->err.truncated = true;
+	reply = mvm_agent_reply_exec(NULL, x);
+	cr_assert_str_eq(reply, "{\"type\":\"Exec\",\"exit_code\":3,"
+	    "\"signal\":0,\"timed_out\":false,\"stdout\":\"//4AQQ==\","
+	    "\"stdout_truncated\":false,\"stderr\":\"\","
+	    "\"stderr_truncated\":true}");
+	free(reply);
+
+	/* Both streams full still fit one frame. */
+	x->exit_code = -1;
+	x->signal = 9;
+	x->timed_out = true;
+	memset(x->out.buf, 0xff, sizeof(x->out.buf));
+	memset(x->err.buf, 0xff, sizeof(x->err.buf));
+	x->out.len = x->err.len = MVM_AGENT_OUT_MAX;
+	reply = mvm_agent_reply_exec(NULL, x);
+	cr_assert_not_null(reply);
+	cr_assert_lt(strlen(reply), MVM_FRAME_MAX);
+	cr_assert_not_null(strstr(reply, "\"exit_code\":-1,\"signal\":9,"
+	    "\"timed_out\":true,\"stdout\":\"////"));
+	free(reply);
+	free(x);
 }

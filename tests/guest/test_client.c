@@ -292,3 +292,156 @@ Test(client, seed_length_checked)
 	cr_assert_eq(mvm_guest_wake(-1, 100, 1, seed, sizeof(seed), &now,
 	    NULL), -EINVAL);
 }
+
+Test(client, exec_decodes_output)
+{
+	static const char *const argv[] = { "/bin/sh", "-c", "echo \xc3\xa9",
+	    NULL };
+	struct mvm_guest_exec_result *r = NULL;
+	struct mvm_error e = { 0 };
+	struct peer p;
+	int fd;
+
+	/* stdout is 0xff 0xfe 0x00 'A': not text, but it round-trips. */
+	peer_start(&p, AGENT, "{\"type\":\"Exec\",\"id\":%d,\"exit_code\":3,"
+	    "\"signal\":0,\"timed_out\":false,\"stdout\":\"//4AQQ==\","
+	    "\"stdout_truncated\":true,\"stderr\":\"aGk=\","
+	    "\"stderr_truncated\":false}");
+	cr_assert_eq(mvm_guest_connect(p.path, 52, 2000, &fd, &e), 0);
+	cr_assert_eq(mvm_guest_exec(fd, 2000, argv, "in\n", 1500, &r, &e), 0,
+	    "%s", e.msg);
+	peer_stop(&p, fd);
+	cr_assert_eq(r->exit_code, 3);
+	cr_assert_eq(r->signal, 0);
+	cr_assert(!r->timed_out);
+	cr_assert_eq(r->stdout_len, 4);
+	cr_assert_eq(memcmp(r->stdout_buf, "\xff\xfe\0A", 5), 0);
+	cr_assert(r->stdout_truncated);
+	cr_assert_eq(r->stderr_len, 2);
+	cr_assert_str_eq((char *)r->stderr_buf, "hi");
+	cr_assert(!r->stderr_truncated);
+	mvm_guest_exec_free(r);
+	cr_assert_not_null(strstr(p.request, "\"type\":\"Exec\""), "%s",
+	    p.request);
+	cr_assert_not_null(strstr(p.request, "\"argv\":[\"/bin/sh\",\"-c\","
+	    "\"echo \xc3\xa9\"]"), "%s", p.request);
+	cr_assert_not_null(strstr(p.request, "\"timeout_ms\":1500"), "%s",
+	    p.request);
+	cr_assert_not_null(strstr(p.request, "\"stdin\":\"in\\n\""), "%s",
+	    p.request);
+}
+
+Test(client, exec_killed_and_defaults)
+{
+	static const char *const argv[] = { "sleep", "10", NULL };
+	struct mvm_guest_exec_result *r = NULL;
+	struct mvm_error e = { 0 };
+	struct peer p;
+	int fd;
+
+	peer_start(&p, AGENT, "{\"type\":\"Exec\",\"id\":%d,\"exit_code\":-1,"
+	    "\"signal\":9,\"timed_out\":true,\"stdout\":\"\","
+	    "\"stdout_truncated\":false,\"stderr\":\"\","
+	    "\"stderr_truncated\":false}");
+	cr_assert_eq(mvm_guest_connect(p.path, 52, 2000, &fd, &e), 0);
+	cr_assert_eq(mvm_guest_exec(fd, 2000, argv, NULL, 0, &r, &e), 0,
+	    "%s", e.msg);
+	peer_stop(&p, fd);
+	cr_assert_eq(r->exit_code, -1);
+	cr_assert_eq(r->signal, 9);
+	cr_assert(r->timed_out);
+	cr_assert_eq(r->stdout_len, 0);
+	cr_assert_str_eq((char *)r->stdout_buf, "");
+	mvm_guest_exec_free(r);
+	/* No exec timeout and no stdin: the agent's defaults. */
+	cr_assert_null(strstr(p.request, "timeout_ms"), "%s", p.request);
+	cr_assert_null(strstr(p.request, "stdin"), "%s", p.request);
+}
+
+Test(client, exec_bad_base64_is_eproto)
+{
+	static const char *const argv[] = { "true", NULL };
+	struct mvm_guest_exec_result *r = NULL;
+	struct mvm_error e = { 0 };
+	struct peer p;
+	int fd;
+
+	peer_start(&p, AGENT, "{\"type\":\"Exec\",\"id\":%d,\"exit_code\":0,"
+	    "\"signal\":0,\"timed_out\":false,\"stdout\":\"no base64!\","
+	    "\"stdout_truncated\":false,\"stderr\":\"\","
+	    "\"stderr_truncated\":false}");
+	cr_assert_eq(mvm_guest_connect(p.path, 52, 2000, &fd, &e), 0);
+	cr_assert_eq(mvm_guest_exec(fd, 2000, argv, NULL, 0, &r, &e), -EPROTO);
+	peer_stop(&p, fd);
+	cr_assert_null(r);
+	cr_assert_str_eq(e.msg, "guest reply field \"stdout\" is not base64");
+}
+
+Test(client, exec_bad_exit_code_is_eproto)
+{
+	static const char *const argv[] = { "true", NULL };
+	struct mvm_guest_exec_result *r = NULL;
+	struct mvm_error e = { 0 };
+	struct peer p;
+	int fd;
+
+	peer_start(&p, AGENT, "{\"type\":\"Exec\",\"id\":%d,\"exit_code\":256,"
+	    "\"signal\":0,\"timed_out\":false,\"stdout\":\"\","
+	    "\"stdout_truncated\":false,\"stderr\":\"\","
+	    "\"stderr_truncated\":false}");
+	cr_assert_eq(mvm_guest_connect(p.path, 52, 2000, &fd, &e), 0);
+	cr_assert_eq(mvm_guest_exec(fd, 2000, argv, NULL, 0, &r, &e), -EPROTO);
+	peer_stop(&p, fd);
+	cr_assert_null(r);
+	cr_assert_not_null(strstr(e.msg, "\"exit_code\""), "%s", e.msg);
+}
+
+Test(client, exec_refused_is_eio)
+{
+	static const char *const argv[] = { "nosuch", NULL };
+	struct mvm_guest_exec_result *r = NULL;
+	struct mvm_error e = { 0 };
+	struct peer p;
+	int fd;
+
+	peer_start(&p, AGENT, "{\"type\":\"Error\",\"id\":%d,\"error\":"
+	    "\"Exec cannot run \\\"nosuch\\\": No such file or directory\"}");
+	cr_assert_eq(mvm_guest_connect(p.path, 52, 2000, &fd, &e), 0);
+	cr_assert_eq(mvm_guest_exec(fd, 2000, argv, NULL, 0, &r, &e), -EIO);
+	peer_stop(&p, fd);
+	cr_assert_null(r);
+	cr_assert_str_eq(e.msg, "guest agent refused Exec: Exec cannot run "
+	    "\"nosuch\": No such file or directory");
+}
+
+Test(client, exec_checks_arguments)
+{
+	static const char *const none[] = { NULL };
+	static const char *const latin1[] = { "echo", "caf\xe9", NULL };
+	static const char *const marker[] = { "echo", "\xff\xff\xff\xff",
+	    NULL };
+	static const char *const overlong[] = { "echo", "\xc0\xaf", NULL };
+	static const char *const surrogate[] = { "echo", "\xed\xa0\x80",
+	    NULL };
+	static const char *const ok[] = { "echo", "\xf0\x9f\x98\x80", NULL };
+	struct mvm_guest_exec_result *r = NULL;
+	struct mvm_error e = { 0 };
+
+	/* All refused before anything is sent: fd -1 is never used. */
+	cr_assert_eq(mvm_guest_exec(-1, 100, none, NULL, 0, &r, &e), -EINVAL);
+	cr_assert_eq(mvm_guest_exec(-1, 100, latin1, NULL, 0, &r, &e),
+	    -EINVAL);
+	cr_assert_str_eq(e.msg, "Exec argv[1] is not valid UTF-8");
+	cr_assert_eq(mvm_guest_exec(-1, 100, marker, NULL, 0, &r, &e),
+	    -EINVAL);
+	cr_assert_eq(mvm_guest_exec(-1, 100, overlong, NULL, 0, &r, &e),
+	    -EINVAL);
+	cr_assert_eq(mvm_guest_exec(-1, 100, surrogate, NULL, 0, &r, &e),
+	    -EINVAL);
+	cr_assert_eq(mvm_guest_exec(-1, 100, ok, "\x80", 0, &r, &e), -EINVAL);
+	cr_assert_str_eq(e.msg, "Exec stdin text is not valid UTF-8");
+	cr_assert_null(r);
+	/* Valid UTF-8 passes the check and fails on the bad descriptor. */
+	cr_assert_eq(mvm_guest_exec(-1, 100, ok, "\xc3\xa9", 0, &r, &e),
+	    -EBADF);
+}

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,4 +306,132 @@ Test(guest_vm, drain_hook)
 	cr_assert(st.busy_file);
 	cr_assert(st.busy);
 	cr_assert_eq(st.last_busy_ms, st.uptime_ms);
+}
+
+/* Run `argv` in the guest and return its result; fails the test on error. */
+static struct mvm_guest_exec_result *
+exec_ok(const char *const *argv, const char *stdin_text, uint32_t ms)
+{
+	struct mvm_guest_exec_result *r = NULL;
+	struct mvm_error e = { 0 };
+
+	cr_assert_eq(mvm_guest_exec(vm.fd, (int)ms + 30000, argv, stdin_text,
+	    ms, &r, &e), 0, "exec %s: %s", argv[0], e.msg);
+	return r;
+}
+
+/* Whether the `len` bytes at `buf` are all `c`. */
+static bool
+all_bytes(const uint8_t *buf, size_t len, uint8_t c)
+{
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] != c)
+			return false;
+	return true;
+}
+
+Test(guest_vm, exec)
+{
+	static const char *const echo[] = { "/bin/echo", "hello", "world",
+	    NULL };
+	static const char *const status[] = { "sh", "-c", "exit 7", NULL };
+	static const char *const split[] = { "sh", "-c",
+	    "echo out; echo err >&2; echo more", NULL };
+	static const char *const cat[] = { "cat", NULL };
+	static const char *const sleeper[] = { "sh", "-c",
+	    "sleep 10 & sleep 10", NULL };
+	static const char *const sleeps[] = { "pidof", "sleep", NULL };
+	static const char *const big[] = { "sh", "-c",
+	    "head -c 204800 /dev/zero | tr '\\0' x; "
+	    "head -c 204800 /dev/zero >&2", NULL };
+	static const char *const tmpfs_put[] = { "sh", "-c",
+	    "echo \"$1\" >/tmp/value", "sh", "42 \xc3\xa9", NULL };
+	static const char *const tmpfs_get[] = { "cat", "/tmp/value", NULL };
+	static const char *const missing[] = { "no-such-program", NULL };
+	struct mvm_guest_exec_result *r;
+	struct mvm_guest_pong p1, p2;
+	struct mvm_error e = { 0 };
+	char path[600], *text;
+	size_t len = 100000;
+
+	snprintf(path, sizeof(path), "%s/rootfs.ext4", image_dir());
+	boot(path, &p1);
+
+	r = exec_ok(echo, NULL, 5000);
+	cr_assert_eq(r->exit_code, 0);
+	cr_assert_eq(r->signal, 0);
+	cr_assert(!r->timed_out);
+	cr_assert_str_eq((char *)r->stdout_buf, "hello world\n");
+	cr_assert_eq(r->stderr_len, 0);
+	mvm_guest_exec_free(r);
+
+	r = exec_ok(status, NULL, 5000);
+	cr_assert_eq(r->exit_code, 7);
+	mvm_guest_exec_free(r);
+
+	r = exec_ok(split, NULL, 5000);
+	cr_assert_eq(r->exit_code, 0);
+	cr_assert_str_eq((char *)r->stdout_buf, "out\nmore\n");
+	cr_assert_str_eq((char *)r->stderr_buf, "err\n");
+	mvm_guest_exec_free(r);
+
+	r = exec_ok(cat, "line one\nline two\n", 5000);
+	cr_assert_str_eq((char *)r->stdout_buf, "line one\nline two\n");
+	mvm_guest_exec_free(r);
+
+	/* More stdin than a pipe holds, echoed back while it is written:
+	 * no deadlock, and the echo is cut at 64 KiB. */
+	text = malloc(len + 1);
+	cr_assert_not_null(text);
+	memset(text, 'i', len);
+	text[len] = '\0';
+	r = exec_ok(cat, text, 20000);
+	free(text);
+	cr_assert_eq(r->exit_code, 0);
+	cr_assert_eq(r->stdout_len, MVM_GUEST_EXEC_OUT_MAX);
+	cr_assert(r->stdout_truncated);
+	cr_assert(all_bytes(r->stdout_buf, r->stdout_len, 'i'));
+	mvm_guest_exec_free(r);
+
+	/* 200 KiB on each stream: each cut at 64 KiB and flagged; the NUL
+	 * bytes of stderr survive the trip. */
+	r = exec_ok(big, NULL, 20000);
+	cr_assert_eq(r->exit_code, 0);
+	cr_assert(!r->timed_out);
+	cr_assert_eq(r->stdout_len, MVM_GUEST_EXEC_OUT_MAX);
+	cr_assert(r->stdout_truncated);
+	cr_assert(all_bytes(r->stdout_buf, r->stdout_len, 'x'));
+	cr_assert_eq(r->stderr_len, MVM_GUEST_EXEC_OUT_MAX);
+	cr_assert(r->stderr_truncated);
+	cr_assert(all_bytes(r->stderr_buf, r->stderr_len, 0));
+	mvm_guest_exec_free(r);
+
+	/* A shell and its background child: the timeout kills both. */
+	r = exec_ok(sleeper, NULL, 500);
+	cr_assert(r->timed_out);
+	cr_assert_eq(r->exit_code, -1);
+	cr_assert_eq(r->signal, 9);
+	mvm_guest_exec_free(r);
+	r = exec_ok(sleeps, NULL, 5000);
+	cr_assert_eq(r->exit_code, 1, "sleep still runs: pid %s",
+	    (char *)r->stdout_buf);
+	mvm_guest_exec_free(r);
+
+	/* tmpfs keeps what an Exec wrote for the next one. */
+	r = exec_ok(tmpfs_put, NULL, 5000);
+	cr_assert_eq(r->exit_code, 0, "%s", (char *)r->stderr_buf);
+	mvm_guest_exec_free(r);
+	r = exec_ok(tmpfs_get, NULL, 5000);
+	cr_assert_str_eq((char *)r->stdout_buf, "42 \xc3\xa9\n");
+	mvm_guest_exec_free(r);
+
+	r = NULL;
+	cr_assert_eq(mvm_guest_exec(vm.fd, 10000, missing, NULL, 5000, &r, &e),
+	    -EIO);
+	cr_assert_null(r);
+	cr_assert_not_null(strstr(e.msg, "\"no-such-program\": No such file"),
+	    "%s", e.msg);
+
+	cr_assert_eq(mvm_guest_ping(vm.fd, 5000, &p2, &e), 0, "%s", e.msg);
+	cr_assert_str_eq(p1.boot_id, p2.boot_id);
 }
