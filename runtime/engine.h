@@ -1,0 +1,90 @@
+/*
+ * engine.h: the lifecycle engine. It drives instances through the state
+ * machine of docs/state-model.md for real: VMM processes through the
+ * Firecracker API (fc.h), the guest agent over vsock (guest.h), every step
+ * recorded in the store (store.h) before its side effect.
+ *
+ * Files of an instance:
+ *   <state_dir>/tenants/<t>/pools/<p>/instances/<i>/
+ *       vmm.log  console.log  snapshot/{vmstate,mem}
+ *   <run_dir>/vm/<tap name>/
+ *       api.sock  vsock.sock  (short paths: unix sockets are limited to 108 bytes)
+ *
+ * Threads: every function may be called from any thread. Transitions of
+ * one instance are serialised by its intent row in the store (a second one
+ * gets -EBUSY); transitions of different instances run in parallel. The
+ * engine runs one monitor thread that notices VMMs that die on their own.
+ */
+#ifndef MVM_ENGINE_H
+#define MVM_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "model.h"
+
+struct mvm_store;
+struct mvm_engine;
+
+struct mvm_engine_config {
+	const char	*state_dir;	/* snapshots and logs; e.g. /var/lib/mvm */
+	const char	*run_dir;	/* sockets; e.g. /run/mvm */
+	const char	*vmm_path;	/* mvm-qemu or firecracker */
+	const char	*image_dir;	/* vmlinuz, initrd, rootfs.ext4 */
+	int		 boot_timeout_ms;	/* launch to agent Ping; 0: 60000 */
+	int		 api_timeout_ms;	/* one VMM API call; 0: 10000 */
+	int		 snapshot_timeout_ms;	/* snapshot create or load; 0: 120000 */
+};
+
+/* Flags for mvm_engine_transition. */
+#define MVM_ENGINE_FORCE	0x1	/* override minimum runtime (audited) */
+
+/*
+ * Open the engine over an open store (which stays owned by the caller and
+ * must outlive the engine). Recovery runs here: every in-flight intent is
+ * rolled forward or back, running and warm instances whose VMM is gone move
+ * to stopped, and VMM processes under run_dir that no instance claims are
+ * killed. Strings in `cfg` are copied. Returns 0 or a negative errno.
+ */
+int mvm_engine_open(const struct mvm_engine_config *cfg,
+    struct mvm_store *st, struct mvm_engine **out, struct mvm_error *e);
+
+/* Stop the monitor thread and free the engine. Running VMMs keep running. */
+void mvm_engine_close(struct mvm_engine *eng);
+
+/*
+ * Move instance tenant/pool/id to `to` and return when it is there. Errors:
+ * -ENOENT no such instance; -EOPNOTSUPP not allowed from its state;
+ * -EAGAIN minimum runtime not reached (unless MVM_ENGINE_FORCE); -EBUSY
+ * another transition of it is in progress; -EIO the VMM or guest failed
+ * (the instance is left in a true state, said in e). Quotas are the
+ * caller's to check (see quota.h), since they span instances.
+ */
+int mvm_engine_transition(struct mvm_engine *eng, const char *tenant,
+    const char *pool, const char *id, enum mvm_state to, unsigned flags,
+    struct mvm_error *e);
+
+/*
+ * Stop the instance if it has a process, remove its files and sockets and
+ * delete its record. Errors as for mvm_engine_transition.
+ */
+int mvm_engine_destroy(struct mvm_engine *eng, const char *tenant,
+    const char *pool, const char *id, struct mvm_error *e);
+
+/*
+ * Run the same reconciliation as at open: useful after the caller knows
+ * the world changed under it. Returns how many instances it changed.
+ */
+int mvm_engine_recover(struct mvm_engine *eng, struct mvm_error *e);
+
+/*
+ * Paths of an instance's files, written into `buf` of `len` bytes. Return
+ * 0 or -ENAMETOOLONG.
+ */
+int mvm_engine_instance_dir(const struct mvm_engine *eng,
+    const struct mvm_instance *in, char *buf, size_t len);
+int mvm_engine_vsock_path(const struct mvm_engine *eng,
+    const struct mvm_instance *in, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,447 @@
+/*
+ * test_engine.c: the lifecycle engine with real guests booted through
+ * mvm-qemu, and its recovery after the engine's process is killed.
+ *
+ * Needs MVM_QEMU (the mvm-qemu binary, set by meson) and MVM_TEST_IMAGE
+ * (a built guest image; scripts/check.sh builds it once per run).
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "guest.h"
+#include "store.h"
+#include "vmm.h"
+
+struct fixture {
+	char			 root[64];
+	char			 state_dir[128];
+	char			 run_dir[128];
+	char			 db[160];
+	struct mvm_store	*st;
+	struct mvm_engine	*eng;
+	struct mvm_engine_config cfg;
+};
+
+static struct fixture fx;
+
+static const char *
+env_or_fail(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL || *v == '\0')
+		cr_assert_fail("%s is not set: run the suite through meson (make check)",
+		    name);
+	return v;
+}
+
+static void
+engine_open(void)
+{
+	struct mvm_error e = { 0 };
+
+	cr_assert_eq(mvm_store_open(fx.db, &fx.st, &e), 0, "store: %s", e.msg);
+	cr_assert_eq(mvm_engine_open(&fx.cfg, fx.st, &fx.eng, &e), 0,
+	    "engine: %s", e.msg);
+}
+
+static void
+engine_close(void)
+{
+	mvm_engine_close(fx.eng);
+	fx.eng = NULL;
+	mvm_store_close(fx.st);
+	fx.st = NULL;
+}
+
+static void
+setup(void)
+{
+	struct mvm_tenant t;
+	struct mvm_pool p;
+	struct mvm_error e = { 0 };
+	char image_check[512];
+
+	memset(&fx, 0, sizeof(fx));
+	snprintf(fx.root, sizeof(fx.root), "/tmp/mvm-engine-XXXXXX");
+	cr_assert_not_null(mkdtemp(fx.root));
+	snprintf(fx.state_dir, sizeof(fx.state_dir), "%s/state", fx.root);
+	snprintf(fx.run_dir, sizeof(fx.run_dir), "%s/run", fx.root);
+	snprintf(fx.db, sizeof(fx.db), "%s/state.db", fx.root);
+	fx.cfg = (struct mvm_engine_config){ .state_dir = fx.state_dir,
+	    .run_dir = fx.run_dir, .vmm_path = env_or_fail("MVM_QEMU"),
+	    .image_dir = env_or_fail("MVM_TEST_IMAGE"),
+	    .boot_timeout_ms = 120000, .api_timeout_ms = 20000 };
+	snprintf(image_check, sizeof(image_check), "%s/vmlinuz",
+	    fx.cfg.image_dir);
+	cr_assert_eq(access(image_check, R_OK), 0,
+	    "no guest image at %s: build it with guest/build-image.sh",
+	    fx.cfg.image_dir);
+	engine_open();
+
+	mvm_tenant_init(&t);
+	snprintf(t.id, sizeof(t.id), "acme");
+	t.net_id = 7;
+	cr_assert_eq(mvm_store_tenant_create(fx.st, &t, &e), 0, "%s", e.msg);
+	mvm_pool_init(&p);
+	snprintf(p.tenant, sizeof(p.tenant), "acme");
+	snprintf(p.id, sizeof(p.id), "web");
+	p.runtime.min_running_seconds = 0;
+	p.runtime.min_warm_seconds = 0;
+	p.runtime.drain_timeout_seconds = 2;
+	p.runtime.graceful_shutdown_seconds = 10;
+	cr_assert_eq(mvm_store_pool_create(fx.st, &p, &e), 0, "%s", e.msg);
+}
+
+static void
+teardown(void)
+{
+	char cmd[256];
+
+	/* Kill whatever a failed test left behind, then remove the files. */
+	if (fx.eng != NULL) {
+		struct mvm_error e;
+
+		mvm_engine_destroy(fx.eng, "acme", "web", "i-00000001", &e);
+	}
+	engine_close();
+	if (fx.root[0] != '\0') {
+		char prefix[160];
+
+		snprintf(prefix, sizeof(prefix), "%s/vm/", fx.run_dir);
+		mvm_vmm_kill_orphans(prefix, NULL, NULL);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx.root);
+		cr_expect_eq(system(cmd), 0);
+	}
+}
+
+static void
+make_instance(const char *id, struct mvm_instance *out)
+{
+	struct mvm_error e = { 0 };
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->tenant, sizeof(out->tenant), "acme");
+	snprintf(out->pool, sizeof(out->pool), "web");
+	snprintf(out->id, sizeof(out->id), "%s", id);
+	out->state = MVM_STATE_CREATED;
+	out->created_at = time(NULL);
+	cr_assert_eq(mvm_store_instance_create(fx.st, out, &e), 0, "%s", e.msg);
+}
+
+static struct mvm_instance
+get(const char *id)
+{
+	struct mvm_instance in;
+
+	cr_assert_eq(mvm_store_instance_get(fx.st, "acme", "web", id, &in,
+	    NULL), 0);
+	return in;
+}
+
+static void
+go(const char *id, enum mvm_state to)
+{
+	struct mvm_error e = { 0 };
+	int rc = mvm_engine_transition(fx.eng, "acme", "web", id, to, 0, &e);
+
+	cr_assert_eq(rc, 0, "-> %s: %d %s", mvm_state_name(to), rc, e.msg);
+	cr_assert_eq(get(id).state, to);
+}
+
+static int
+ping(const char *id, int timeout_ms, struct mvm_guest_pong *pong)
+{
+	struct mvm_instance in = get(id);
+	char vsock[256];
+	int fd = -1, rc;
+
+	cr_assert_eq(mvm_engine_vsock_path(fx.eng, &in, vsock, sizeof(vsock)), 0);
+	rc = mvm_guest_connect(vsock, MVM_GUEST_PORT, timeout_ms, &fd, NULL);
+	if (rc == 0)
+		rc = mvm_guest_ping(fd, timeout_ms, pong, NULL);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* Run `script` with /bin/sh in the guest; returns its stdout (caller frees). */
+static char *
+guest_sh(const char *id, const char *script)
+{
+	const char *argv[] = { "/bin/sh", "-c", script, NULL };
+	struct mvm_guest_exec_result *r = NULL;
+	struct mvm_instance in = get(id);
+	struct mvm_error e = { 0 };
+	char vsock[256], *out;
+	int fd = -1;
+
+	cr_assert_eq(mvm_engine_vsock_path(fx.eng, &in, vsock, sizeof(vsock)), 0);
+	cr_assert_eq(mvm_guest_connect(vsock, MVM_GUEST_PORT, 5000, &fd, &e), 0,
+	    "%s", e.msg);
+	cr_assert_eq(mvm_guest_exec(fd, 15000, argv, NULL, 10000, &r, &e), 0,
+	    "%s", e.msg);
+	close(fd);
+	cr_assert_eq(r->exit_code, 0, "%s: %s", script, (char *)r->stderr_buf);
+	out = strdup((char *)r->stdout_buf);
+	mvm_guest_exec_free(r);
+	return out;
+}
+
+/* Count entries under a directory, recursively (0 when it is gone). */
+static int
+count_entries(const char *path)
+{
+	char cmd[300], buf[32] = "";
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "find '%s' -mindepth 1 2>/dev/null | wc -l",
+	    path);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	if (fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0';
+	pclose(f);
+	return atoi(buf);
+}
+
+TestSuite(engine, .init = setup, .fini = teardown, .timeout = 600);
+
+Test(engine, full_lifecycle)
+{
+	struct mvm_guest_pong p1, p2, p3;
+	struct mvm_instance in;
+	struct mvm_vmm_proc proc;
+	char dir[256], snap[300], value[32], script[64], *text;
+	struct stat sb;
+
+	make_instance("i-00000001", &in);
+
+	/* Cold start: the agent answers. */
+	go("i-00000001", MVM_STATE_RUNNING);
+	in = get("i-00000001");
+	cr_assert_gt(in.pid, 0);
+	cr_assert_eq(in.op, MVM_OP_NONE);
+	cr_assert_eq(ping("i-00000001", 5000, &p1), 0);
+	cr_assert_neq(p1.boot_id[0], '\0');
+
+	/* Pause: the guest cannot answer. */
+	go("i-00000001", MVM_STATE_WARM);
+	cr_assert_eq(ping("i-00000001", 1500, &p2), -ETIMEDOUT);
+	cr_assert_eq(get("i-00000001").pid, in.pid, "pause must keep the process");
+
+	/* Resume: the same process, the same boot, uptime moved on. */
+	go("i-00000001", MVM_STATE_RUNNING);
+	cr_assert_eq(get("i-00000001").pid, in.pid, "resume must not relaunch");
+	cr_assert_eq(ping("i-00000001", 5000, &p2), 0);
+	cr_assert_str_eq(p2.boot_id, p1.boot_id);
+	cr_assert_geq(p2.uptime_ms, p1.uptime_ms);
+
+	/* A value that lives only in guest memory (the root's upper layer is tmpfs). */
+	snprintf(value, sizeof(value), "%08x%08x", (unsigned)rand(),
+	    (unsigned)getpid());
+	snprintf(script, sizeof(script), "echo %s > /tmp/probe", value);
+	free(guest_sh("i-00000001", script));
+
+	/* Sleep: no process, a snapshot on disk. */
+	proc = (struct mvm_vmm_proc){ .pid = in.pid, .start_time = in.pid_start };
+	go("i-00000001", MVM_STATE_SLEEPING);
+	cr_assert_not(mvm_vmm_alive(&proc), "the VMM must be gone after sleep");
+	cr_assert_eq(get("i-00000001").pid, 0);
+	cr_assert_eq(mvm_engine_instance_dir(fx.eng, &in, dir, sizeof(dir)), 0);
+	snprintf(snap, sizeof(snap), "%s/snapshot/mem", dir);
+	cr_assert_eq(stat(snap, &sb), 0, "no memory file at %s", snap);
+	cr_assert_gt(sb.st_size, 0);
+	snprintf(snap, sizeof(snap), "%s/snapshot/vmstate", dir);
+	cr_assert_eq(stat(snap, &sb), 0, "no state file at %s", snap);
+
+	/* Wake: a new process, the same guest (boot id), uptime continues. */
+	go("i-00000001", MVM_STATE_RUNNING);
+	cr_assert_neq(get("i-00000001").pid, in.pid);
+	cr_assert_eq(ping("i-00000001", 5000, &p3), 0);
+	cr_assert_str_eq(p3.boot_id, p1.boot_id, "wake must restore the same guest");
+	cr_assert_geq(p3.uptime_ms, p2.uptime_ms);
+	text = guest_sh("i-00000001", "cat /tmp/probe");
+	cr_assert_eq(strncmp(text, value, strlen(value)), 0,
+	    "memory after wake holds \"%s\", not \"%s\"", text, value);
+	free(text);
+
+	/* Sleep from warm, wake to warm, resume. */
+	go("i-00000001", MVM_STATE_WARM);
+	go("i-00000001", MVM_STATE_SLEEPING);
+	go("i-00000001", MVM_STATE_WARM);
+	go("i-00000001", MVM_STATE_RUNNING);
+	cr_assert_eq(ping("i-00000001", 5000, &p3), 0);
+	cr_assert_str_eq(p3.boot_id, p1.boot_id);
+
+	/* Stop: no process; a fresh boot has a new boot id. */
+	in = get("i-00000001");
+	proc = (struct mvm_vmm_proc){ .pid = in.pid, .start_time = in.pid_start };
+	go("i-00000001", MVM_STATE_STOPPED);
+	cr_assert_not(mvm_vmm_alive(&proc));
+	go("i-00000001", MVM_STATE_RUNNING);
+	cr_assert_eq(ping("i-00000001", 5000, &p3), 0);
+	cr_assert_str_neq(p3.boot_id, p1.boot_id, "a cold boot is a new guest");
+
+	/* Destroy: nothing left. */
+	in = get("i-00000001");
+	proc = (struct mvm_vmm_proc){ .pid = in.pid, .start_time = in.pid_start };
+	cr_assert_eq(mvm_engine_destroy(fx.eng, "acme", "web", "i-00000001",
+	    NULL), 0);
+	cr_assert_not(mvm_vmm_alive(&proc));
+	cr_assert_eq(mvm_store_instance_get(fx.st, "acme", "web", "i-00000001",
+	    &in, NULL), -ENOENT);
+	cr_assert_eq(count_entries(dir), 0, "files left in %s", dir);
+	snprintf(snap, sizeof(snap), "%s/vm", fx.run_dir);
+	cr_assert_eq(count_entries(snap), 0, "sockets left in %s", snap);
+}
+
+Test(engine, refusals)
+{
+	struct mvm_instance in;
+	struct mvm_error e = { 0 };
+	struct mvm_pool p;
+
+	make_instance("i-00000001", &in);
+	/* Not allowed from created. */
+	cr_assert_eq(mvm_engine_transition(fx.eng, "acme", "web", "i-00000001",
+	    MVM_STATE_WARM, 0, &e), -EOPNOTSUPP);
+	cr_assert_eq(mvm_engine_transition(fx.eng, "acme", "web", "i-00000002",
+	    MVM_STATE_RUNNING, 0, &e), -ENOENT);
+
+	/* Minimum runtime holds a fresh instance in running, force overrides. */
+	cr_assert_eq(mvm_store_pool_get(fx.st, "acme", "web", &p, NULL), 0);
+	p.runtime.min_running_seconds = 3600;
+	cr_assert_eq(mvm_store_pool_update(fx.st, &p, NULL), 0);
+	go("i-00000001", MVM_STATE_RUNNING);
+	cr_assert_eq(mvm_engine_transition(fx.eng, "acme", "web", "i-00000001",
+	    MVM_STATE_WARM, 0, &e), -EAGAIN);
+	cr_assert(strstr(e.msg, "min_running_seconds") != NULL, "%s", e.msg);
+	cr_assert_eq(get("i-00000001").state, MVM_STATE_RUNNING);
+	cr_assert_eq(mvm_engine_transition(fx.eng, "acme", "web", "i-00000001",
+	    MVM_STATE_WARM, MVM_ENGINE_FORCE, &e), 0, "%s", e.msg);
+	cr_assert_eq(get("i-00000001").state, MVM_STATE_WARM);
+}
+
+Test(engine, vmm_death_is_noticed)
+{
+	struct mvm_instance in;
+	int i;
+
+	make_instance("i-00000001", &in);
+	go("i-00000001", MVM_STATE_RUNNING);
+	in = get("i-00000001");
+	cr_assert_eq(kill(in.pid, SIGKILL), 0);
+	/* The monitor thread moves it to stopped with the reason. */
+	for (i = 0; i < 100 && get("i-00000001").state != MVM_STATE_STOPPED; i++)
+		usleep(100 * 1000);
+	in = get("i-00000001");
+	cr_assert_eq(in.state, MVM_STATE_STOPPED);
+	cr_assert(strstr(in.reason, "exited on its own") != NULL, "%s", in.reason);
+	cr_assert_eq(in.pid, 0);
+}
+
+/*
+ * Crash recovery: a child process runs the transition and is killed with
+ * SIGKILL once its intent reaches `step`; a fresh engine then settles the
+ * instance in a true state and leaves no orphan VMM.
+ */
+static void
+crash_during(enum mvm_state to, int step, enum mvm_state expect1,
+    enum mvm_state expect2)
+{
+	struct mvm_intent it;
+	struct mvm_instance in;
+	pid_t child;
+	int status, i, reached = -1;
+	char prefix[200];
+
+	engine_close();
+	child = fork();
+	cr_assert_geq(child, 0);
+	if (child == 0) {
+		struct mvm_store *st;
+		struct mvm_engine *eng;
+
+		if (mvm_store_open(fx.db, &st, NULL) < 0 ||
+		    mvm_engine_open(&fx.cfg, st, &eng, NULL) < 0)
+			_exit(2);
+		mvm_engine_transition(eng, "acme", "web", "i-00000001", to, 0,
+		    NULL);
+		_exit(0);
+	}
+	cr_assert_eq(mvm_store_open(fx.db, &fx.st, NULL), 0);
+	for (i = 0; i < 6000; i++) {
+		if (mvm_store_intent_get(fx.st, "acme", "web", "i-00000001", &it,
+		    NULL) == 0 && it.step >= step) {
+			reached = it.step;
+			break;
+		}
+		if (waitpid(child, &status, WNOHANG) == child)
+			cr_assert_fail("the transition finished before step %d", step);
+		usleep(5 * 1000);
+	}
+	kill(child, SIGKILL);
+	waitpid(child, &status, 0);
+	cr_assert_geq(reached, step, "never reached step %d", step);
+	mvm_store_close(fx.st);
+	fx.st = NULL;
+
+	engine_open();
+	in = get("i-00000001");
+	cr_assert_eq(in.op, MVM_OP_NONE);
+	cr_assert(in.state == expect1 || in.state == expect2,
+	    "after a crash at step %d the instance is %s", reached,
+	    mvm_state_name(in.state));
+	cr_assert_eq(mvm_store_intent_get(fx.st, "acme", "web", "i-00000001",
+	    &it, NULL), -ENOENT, "the intent must be settled");
+	if (in.state == MVM_STATE_RUNNING || in.state == MVM_STATE_WARM) {
+		struct mvm_vmm_proc p = { in.pid, in.pid_start };
+
+		cr_assert(mvm_vmm_alive(&p), "a running instance has its VMM");
+	}
+	/* No VMM under our run dir but the one the record names. */
+	snprintf(prefix, sizeof(prefix), "%s/vm/", fx.run_dir);
+	cr_assert_eq(mvm_vmm_kill_orphans(prefix, NULL, NULL),
+	    in.state == MVM_STATE_RUNNING || in.state == MVM_STATE_WARM ? 1 : 0);
+}
+
+/* Step numbers of engine.c (its enum step): LAUNCHED=2, BOOTED=4, SNAPSHOTTING=7. */
+Test(engine, crash_during_start)
+{
+	struct mvm_instance in;
+
+	make_instance("i-00000001", &in);
+	crash_during(MVM_STATE_RUNNING, 4, MVM_STATE_RUNNING, MVM_STATE_STOPPED);
+}
+
+Test(engine, crash_during_sleep)
+{
+	struct mvm_instance in;
+
+	make_instance("i-00000001", &in);
+	go("i-00000001", MVM_STATE_RUNNING);
+	crash_during(MVM_STATE_SLEEPING, 7, MVM_STATE_RUNNING,
+	    MVM_STATE_SLEEPING);
+}
+
+Test(engine, crash_during_wake)
+{
+	struct mvm_instance in;
+
+	make_instance("i-00000001", &in);
+	go("i-00000001", MVM_STATE_RUNNING);
+	go("i-00000001", MVM_STATE_SLEEPING);
+	crash_during(MVM_STATE_RUNNING, 2, MVM_STATE_SLEEPING,
+	    MVM_STATE_RUNNING);
+}
