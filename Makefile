@@ -15,5 +15,11 @@ build: deps
 check: deps
 	@sh scripts/check.sh
 
+demo:
+	@sh scripts/demo.sh
+
+demo-stop:
+	@sh scripts/demo.sh stop
+
 clean:
 	rm -rf build build-asan build-fuzz

@@ -71,6 +71,8 @@ struct mvm_engine {
 	int			 api_timeout_ms;
 	int			 snapshot_timeout_ms;
 	struct mvm_store	*st;
+	void			(*on_event)(void *, const struct mvm_event *);
+	void			*on_event_arg;
 
 	/* The monitor thread and the VMMs it watches. */
 	pthread_t		 monitor;
@@ -163,7 +165,9 @@ event(struct mvm_engine *eng, const struct mvm_instance *in,
 	va_start(ap, fmt);
 	vsnprintf(ev.detail, sizeof(ev.detail), fmt, ap);
 	va_end(ap);
-	(void)mvm_store_event_add(eng->st, &ev, NULL, NULL);
+	if (mvm_store_event_add(eng->st, &ev, &ev.seq, NULL) == 0 &&
+	    eng->on_event != NULL)
+		eng->on_event(eng->on_event_arg, &ev);
 }
 
 /* mkdir -p for a path we build ourselves; mode applies to new parts. */
@@ -349,8 +353,8 @@ vmm_died(struct mvm_engine *eng, const struct watch *w)
 		mvm_store_rollback(eng->st);
 		return;
 	}
-	event(eng, &in, "instance.died", "%s", in.reason);
-	mvm_store_commit(eng->st, NULL);
+	if (mvm_store_commit(eng->st, NULL) == 0)
+		event(eng, &in, "instance.died", "%s", in.reason);
 }
 
 static void *
@@ -1328,6 +1332,8 @@ mvm_engine_open(const struct mvm_engine_config *cfg, struct mvm_store *st,
 	if (eng == NULL)
 		return mvm_error_set(e, ENOMEM, "out of memory");
 	eng->st = st;
+	eng->on_event = cfg->on_event;
+	eng->on_event_arg = cfg->on_event_arg;
 	eng->wakefd = -1;
 	pthread_mutex_init(&eng->mu, NULL);
 	eng->state_dir = strdup(cfg->state_dir);

@@ -24,6 +24,7 @@
 #include "error.h"
 #include "model.h"
 
+struct mvm_event;
 struct mvm_store;
 struct mvm_engine;
 
@@ -35,6 +36,13 @@ struct mvm_engine_config {
 	int		 boot_timeout_ms;	/* launch to agent Ping; 0: 60000 */
 	int		 api_timeout_ms;	/* one VMM API call; 0: 10000 */
 	int		 snapshot_timeout_ms;	/* snapshot create or load; 0: 120000 */
+	/*
+	 * Called after every audit event the engine writes (every state
+	 * change writes one), from the thread that wrote it, with no engine
+	 * lock held. May be NULL. The event is valid only during the call.
+	 */
+	void		(*on_event)(void *arg, const struct mvm_event *ev);
+	void		*on_event_arg;
 };
 
 /* Flags for mvm_engine_transition. */
