@@ -42,6 +42,12 @@ done
 # absent, after checking its SHA256 against apt's and its control data.
 fetch() {
 	uri=$(apt-get download --print-uris "$1" 2>/dev/null | tail -n 1)
+	if [ -z "$uri" ] && [ "$(id -u)" -eq 0 ]; then
+		# A machine whose package lists were never fetched knows nothing yet.
+		log "refreshing apt's package lists"
+		apt-get update -qq >/dev/null 2>&1 || true
+		uri=$(apt-get download --print-uris "$1" 2>/dev/null | tail -n 1)
+	fi
 	[ -n "$uri" ] || die "apt knows no package $1 (run apt-get update)"
 	file=$(echo "$uri" | awk '{print $2}')
 	sum=$(echo "$uri" | awk '{print $4}' | sed 's/^SHA256://')
