@@ -76,7 +76,8 @@ else
 fi
 
 echo "== shellcheck"
-if shellcheck -s sh scripts/*.sh .ci/run; then
+if shellcheck -s sh scripts/*.sh .ci/run guest/build-image.sh \
+    guest/initramfs-init guest/rootfs/etc/mvm/* tests/vmm/fixture.sh; then
 	passed=$((passed + 1))
 else
 	failed=$((failed + 1))
