@@ -1,0 +1,87 @@
+/*
+ * render.h: the read-only views of the /mvm tree, rendered at open.
+ *
+ * Each view is a set of typed fields. Its plain form is `key=value\n` lines
+ * sorted by key; its `.json` form is one JSON object with the same keys, in
+ * the same order, numbers and booleans typed, and a newline after it.
+ * Secrets never appear in any view.
+ *
+ *   NODE_INFO	   accel, arch, cpus, kvm (true when /dev/kvm exists),
+ *		   kvm_pvm (true when the kvm_pvm module is loaded), mem_mib,
+ *		   node_id (created on first use and kept in the store),
+ *		   version, vmm
+ *   NODE_STATS	   tenants, pools, instances, one count per state,
+ *		   vcpus_used and mem_mib_used (running and warm instances)
+ *   NODE_METRICS  Prometheus text: mvm_instances{tenant,pool,state},
+ *		   mvm_tenant_quota_used{tenant,quota} and
+ *		   mvm_tenant_quota_limit{tenant,quota} (`json` is ignored)
+ *   NODE_STATUS   reconciled=never (the reconciler comes with issue 5)
+ *   TENANT_STATUS one `<quota>=<used>/<limit>` per quota (JSON: an object
+ *		   {"used":U,"limit":L}), pools, instances, secrets_version.
+ *		   Disk is shown in GiB rounded up; max_instances_per_pool
+ *		   shows the tenant's fullest pool.
+ *   POOL_STATUS   one count per state, desired_running, desired_warm,
+ *		   desired_sleeping, instances, revision, converged=unknown
+ *   INSTANCE_INFO created_at, entered_running_at, entered_warm_at (Unix
+ *		   seconds, 0: never), gateway, ip, mac, op, pid, reason,
+ *		   revision, state, tap
+ *   INSTANCE_STATS cpu_seconds (utime + stime) and rss_kib of the VMM and
+ *		   all its descendants (QEMU runs as mvm-qemu's child), from
+ *		   /proc/<pid>/stat, 0 when the VMM does not run; mem_mib,
+ *		   state, uptime_seconds (since it entered running or warm),
+ *		   vcpus
+ */
+#ifndef MVMFS_RENDER_H
+#define MVMFS_RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+
+struct mvm_store;
+
+enum mvmfs_view {
+	MVMFS_VIEW_NODE_INFO,
+	MVMFS_VIEW_NODE_STATS,
+	MVMFS_VIEW_NODE_METRICS,
+	MVMFS_VIEW_NODE_STATUS,
+	MVMFS_VIEW_TENANT_STATUS,
+	MVMFS_VIEW_POOL_STATUS,
+	MVMFS_VIEW_INSTANCE_INFO,
+	MVMFS_VIEW_INSTANCE_STATS,
+};
+
+/* What the views need to know besides the store. */
+struct mvmfs_render_src {
+	struct mvm_store *st;
+	const char	*vmm;	/* "mvm-qemu", "firecracker"; NULL: unknown */
+	const char	*accel;	/* "kvm" or "tcg"; NULL: unknown */
+};
+
+/*
+ * Render view `v` of the object named by tenant, pool and instance (those
+ * the view needs; the others may be NULL). On success *out is a
+ * NUL-terminated text of *len bytes that the caller frees with free(3).
+ * Returns 0, or -ENOENT (the sentence names the missing object), -ENOMEM,
+ * or a store error.
+ */
+int	mvmfs_render(const struct mvmfs_render_src *src, enum mvmfs_view v,
+	    const char *tenant, const char *pool, const char *instance,
+	    bool json, char **out, size_t *len, struct mvm_error *e);
+
+/*
+ * The `log` file of an instance whose files are in directory `dir` (see
+ * mvm_engine_instance_dir): the last MVMFS_LOG_TAIL bytes of vmm.log, then
+ * of console.log, each after a line "==> <name> <==". A missing file shows
+ * as empty. Returns 0 and a text as for mvmfs_render, or -ENOMEM, or the
+ * errno of a read that failed for another reason than ENOENT.
+ */
+#define MVMFS_LOG_TAIL	(64 * 1024)
+int	mvmfs_render_log(const char *dir, char **out, size_t *len,
+	    struct mvm_error *e);
+
+/* The text of /mvm/README (static). */
+const char *mvmfs_readme(void);
+
+#endif
