@@ -30,7 +30,9 @@
 #include "fsm.h"
 #include "guest.h"
 #include "netplan.h"
+#include "quota.h"
 #include "store.h"
+#include "usage.h"
 #include "vmm.h"
 
 /* Steps of an intent, in the order a transition reaches them. */
@@ -951,6 +953,25 @@ settle_failure(struct job *j, enum mvm_state from)
 	j->in.op = MVM_OP_NONE;
 }
 
+/*
+ * Would moving the job's instance to `to` break a quota of its tenant?
+ * Called inside the transaction that records the intent, so in-flight
+ * transitions (counted by mvm_usage_tenant) and this check cannot race.
+ */
+static int
+check_quota(struct job *j, enum mvm_state to, struct mvm_error *e)
+{
+	struct mvm_quota_delta d;
+	struct mvm_usage u;
+	int rc;
+
+	rc = mvm_usage_tenant(j->eng->st, j->in.tenant, j->in.pool, &u, e);
+	if (rc < 0)
+		return rc;
+	mvm_quota_delta_transition(&d, &j->pool, j->in.state, to);
+	return mvm_quota_check(&j->tenant.quota, &u, &d, NULL, e);
+}
+
 int
 mvm_engine_transition(struct mvm_engine *eng, const char *tenant,
     const char *pool, const char *id, enum mvm_state to, unsigned flags,
@@ -984,7 +1005,10 @@ mvm_engine_transition(struct mvm_engine *eng, const char *tenant,
 	bufprintf(j.intent.instance, sizeof(j.intent.instance), "%s", id);
 	if ((rc = mvm_store_begin(eng->st, e)) < 0)
 		return rc;
-	rc = mvm_store_intent_begin(eng->st, &j.intent, e);
+	/* Quotas and the intent in one transaction: racing starts queue here. */
+	rc = check_quota(&j, to, e);
+	if (rc == 0)
+		rc = mvm_store_intent_begin(eng->st, &j.intent, e);
 	if (rc == -EBUSY)
 		mvm_error_set(e, EBUSY,
 		    "instance %s is already in a transition", id);

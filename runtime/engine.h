@@ -64,10 +64,11 @@ void mvm_engine_close(struct mvm_engine *eng);
 /*
  * Move instance tenant/pool/id to `to` and return when it is there. Errors:
  * -ENOENT no such instance; -EOPNOTSUPP not allowed from its state;
- * -EAGAIN minimum runtime not reached (unless MVM_ENGINE_FORCE); -EBUSY
- * another transition of it is in progress; -EIO the VMM or guest failed
- * (the instance is left in a true state, said in e). Quotas are the
- * caller's to check (see quota.h), since they span instances.
+ * -EAGAIN minimum runtime not reached (unless MVM_ENGINE_FORCE); -EDQUOT
+ * a tenant quota would be exceeded (checked atomically with recording the
+ * intent, in-flight transitions counted); -EBUSY another transition of it
+ * is in progress; -EIO the VMM or guest failed (the instance is left in a
+ * true state, said in e).
  */
 int mvm_engine_transition(struct mvm_engine *eng, const char *tenant,
     const char *pool, const char *id, enum mvm_state to, unsigned flags,

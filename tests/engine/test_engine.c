@@ -310,6 +310,8 @@ Test(engine, refusals)
 {
 	struct mvm_instance in;
 	struct mvm_error e = { 0 };
+	struct mvm_intent it;
+	struct mvm_tenant t;
 	struct mvm_pool p;
 
 	make_instance("i-00000001", &in);
@@ -331,6 +333,26 @@ Test(engine, refusals)
 	cr_assert_eq(mvm_engine_transition(fx.eng, "acme", "web", "i-00000001",
 	    MVM_STATE_WARM, MVM_ENGINE_FORCE, &e), 0, "%s", e.msg);
 	cr_assert_eq(get("i-00000001").state, MVM_STATE_WARM);
+
+	/* Quotas: with max_running 0 a second instance cannot start; nothing
+	 * is launched and no intent is left behind. */
+	cr_assert_eq(mvm_store_tenant_get(fx.st, "acme", &t, NULL), 0);
+	t.quota.max_running = 0;
+	cr_assert_eq(mvm_store_tenant_update(fx.st, &t, NULL), 0);
+	make_instance("i-00000002", &in);
+	cr_assert_eq(mvm_engine_transition(fx.eng, "acme", "web", "i-00000002",
+	    MVM_STATE_RUNNING, 0, &e), -EDQUOT);
+	cr_assert(strstr(e.msg, "max_running") != NULL, "%s", e.msg);
+	in = get("i-00000002");
+	cr_assert_eq(in.state, MVM_STATE_CREATED);
+	cr_assert_eq(in.pid, 0);
+	cr_assert_eq(mvm_store_intent_get(fx.st, "acme", "web", "i-00000002",
+	    &it, NULL), -ENOENT);
+	/* Resuming the warm one needs a running slot too. */
+	cr_assert_eq(mvm_engine_transition(fx.eng, "acme", "web", "i-00000001",
+	    MVM_STATE_RUNNING, 0, &e), -EDQUOT);
+	cr_assert_eq(mvm_engine_destroy(fx.eng, "acme", "web", "i-00000002",
+	    NULL), 0);
 }
 
 Test(engine, vmm_death_is_noticed)

@@ -1,0 +1,110 @@
+/* usage.c: a tenant's use of its quotas, in-flight transitions included. */
+#include "usage.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+struct walk {
+	struct mvm_pool		*pools;
+	size_t			 npools, cap;
+	struct mvm_intent	*intents;
+	size_t			 nintents, icap;
+	const char		*tenant;
+	const char		*pool;
+	struct mvm_usage	*u;
+};
+
+static int
+add_pool(const struct mvm_pool *p, void *arg)
+{
+	struct walk *w = arg;
+	struct mvm_pool *np;
+
+	if (w->npools == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 8;
+		if ((np = realloc(w->pools, w->cap * sizeof(*np))) == NULL)
+			return -ENOMEM;
+		w->pools = np;
+	}
+	w->pools[w->npools++] = *p;
+	return 0;
+}
+
+static int
+add_intent(const struct mvm_intent *it, void *arg)
+{
+	struct walk *w = arg;
+	struct mvm_intent *ni;
+
+	if (strcmp(it->tenant, w->tenant) != 0)
+		return 0;
+	if (w->nintents == w->icap) {
+		w->icap = w->icap ? w->icap * 2 : 8;
+		if ((ni = realloc(w->intents, w->icap * sizeof(*ni))) == NULL)
+			return -ENOMEM;
+		w->intents = ni;
+	}
+	w->intents[w->nintents++] = *it;
+	return 0;
+}
+
+/* Add the positive part of a delta: what an in-flight move reserves. */
+static void
+reserve(struct mvm_usage *u, const struct mvm_quota_delta *d)
+{
+	u->vcpus += d->vcpus > 0 ? (uint32_t)d->vcpus : 0;
+	u->mem_mib += d->mem_mib > 0 ? (uint32_t)d->mem_mib : 0;
+	u->running += d->running > 0 ? (uint32_t)d->running : 0;
+	u->warm += d->warm > 0 ? (uint32_t)d->warm : 0;
+}
+
+static int
+add_instance(const struct mvm_instance *in, void *arg)
+{
+	struct walk *w = arg;
+	const struct mvm_pool *p = NULL;
+	uint32_t before = w->u->pool_instances;
+
+	for (size_t i = 0; i < w->npools && p == NULL; i++)
+		if (strcmp(w->pools[i].id, in->pool) == 0)
+			p = &w->pools[i];
+	if (p == NULL)
+		return 0;
+	mvm_quota_usage_add(w->u, p, in->state);
+	if (w->pool == NULL || strcmp(in->pool, w->pool) != 0)
+		w->u->pool_instances = before;
+	for (size_t i = 0; i < w->nintents; i++) {
+		const struct mvm_intent *it = &w->intents[i];
+		struct mvm_quota_delta d;
+
+		if (strcmp(it->pool, in->pool) != 0 ||
+		    strcmp(it->instance, in->id) != 0 ||
+		    it->to_state == MVM_STATE_DESTROYED)
+			continue;
+		mvm_quota_delta_transition(&d, p, in->state, it->to_state);
+		reserve(w->u, &d);
+	}
+	return 0;
+}
+
+int
+mvm_usage_tenant(struct mvm_store *st, const char *tenant, const char *pool,
+    struct mvm_usage *u, struct mvm_error *e)
+{
+	struct walk w = { .tenant = tenant, .pool = pool, .u = u };
+	int rc;
+
+	memset(u, 0, sizeof(*u));
+	if ((rc = mvm_store_pool_list(st, tenant, add_pool, &w, e)) < 0 ||
+	    (rc = mvm_store_intent_list(st, add_intent, &w, e)) < 0)
+		goto out;
+	u->pools = (uint32_t)w.npools;
+	rc = mvm_store_instance_list(st, tenant, NULL, add_instance, &w, e);
+out:
+	free(w.pools);
+	free(w.intents);
+	return rc < 0 ? rc : 0;
+}
