@@ -1,0 +1,51 @@
+/*
+ * fs.h: the FUSE operations of mvmfs (low-level API).
+ *
+ * mvmfs_fs_new() gathers what the operations need; the caller passes the
+ * result as the session's userdata with mvmfs_fs_ops(). Transitions and
+ * instance destruction run on the filesystem's own worker threads, so no
+ * FUSE thread waits for a VM: the request is answered from the worker.
+ */
+#ifndef MVMFS_FS_H
+#define MVMFS_FS_H
+
+#define FUSE_USE_VERSION 34
+#include <fuse_lowlevel.h>
+
+#include "engine.h"
+#include "errlog.h"
+#include "events.h"
+#include "secrets.h"
+#include "store.h"
+
+/* What the filesystem works on; all owned by the caller, outliving it. */
+struct mvmfs_fs_deps {
+	struct mvm_store	*st;
+	struct mvm_engine	*eng;
+	struct mvmfs_errlog	*errlog;
+	struct mvmfs_events	*events;
+	struct mvmfs_secrets	*secrets;
+	const char		*state_dir;
+	const char		*vmm_path;	/* named by node/info */
+};
+
+struct mvmfs_fs;
+
+/*
+ * A filesystem over `deps` with `workers` transition threads (1..64)
+ * started. Returns 0 and sets *out, or -ENOMEM, -EINVAL or the negative
+ * errno of pthread_create.
+ */
+int mvmfs_fs_new(const struct mvmfs_fs_deps *deps, int workers,
+    struct mvmfs_fs **out);
+
+/*
+ * Wait for the transitions in progress, stop the workers and free `fs`
+ * (which may be NULL). Call after the session loop has returned.
+ */
+void mvmfs_fs_free(struct mvmfs_fs *fs);
+
+/* The operations; their userdata must be a struct mvmfs_fs. */
+const struct fuse_lowlevel_ops *mvmfs_fs_ops(void);
+
+#endif
