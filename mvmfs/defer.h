@@ -13,7 +13,7 @@
 #ifndef MVMFS_DEFER_H
 #define MVMFS_DEFER_H
 
-#define FUSE_USE_VERSION 34
+#define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdbool.h>

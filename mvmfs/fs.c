@@ -38,6 +38,17 @@
 /* The largest node `desired` document the store keeps (meta value). */
 #define DESIRED_MAX		MVMFS_DOC_DESIRED_MAX
 
+/*
+ * Seconds the kernel may keep the entry of a directory name. Directories
+ * appear and go only through mkdir and rmdir on this mount, which update
+ * the kernel's entries, and never move (rename: EPERM), so caching them
+ * saves a lookup per path component. Files are not cached: renaming a
+ * scratch file onto `config` would leave the name on the scratch inode.
+ * Attributes are never cached: they carry the tenant's uid and gid, which
+ * default_permissions checks, and the sizes of views.
+ */
+#define DIR_ENTRY_TIMEOUT	1.0
+
 struct mvmfs_fs {
 	struct mvmfs_fs_deps	 d;
 	struct mvmfs_render_src	 src;
@@ -631,6 +642,8 @@ reply_entry(struct mvmfs_fs *fs, fuse_req_t req, const struct mvmfs_key *k)
 		return;
 	}
 	ep.ino = ino;
+	if (is_dir(k->kind))
+		ep.entry_timeout = DIR_ENTRY_TIMEOUT;
 	if (fuse_reply_entry(req, &ep) != 0)
 		mvmfs_nodes_forget(fs->nodes, ino, 1);
 }

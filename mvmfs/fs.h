@@ -9,7 +9,12 @@
 #ifndef MVMFS_FS_H
 #define MVMFS_FS_H
 
-#define FUSE_USE_VERSION 34
+/*
+ * 3.12: fuse_session_loop_mt() takes the config of fuse_loop_cfg_create().
+ * Under an older version libfuse reads that config as its old struct and
+ * starts a thread and a /dev/fuse clone for every request.
+ */
+#define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
 #include "engine.h"
