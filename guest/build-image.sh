@@ -85,6 +85,12 @@ fi
 [ -x "$agent" ] || die "agent $agent is not an executable"
 readelf -l "$agent" | grep -q INTERP &&
 	die "agent $agent is dynamically linked; the image has no libraries"
+# Debug information names the build directory: strip it, so the same
+# source gives the same agent, and the same image, from any checkout.
+stripped=$(mktemp /tmp/mvm-guest.XXXXXX)
+trap 'rm -f "$stripped"' EXIT
+strip --strip-all -o "$stripped" "$agent" || die "cannot strip $agent"
+agent=$stripped
 
 # Everything that determines the output, hashed together.
 inputs=$( {
@@ -107,7 +113,7 @@ if [ -f "$out/manifest.json" ] &&
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mvm-image.XXXXXX")
-trap 'rm -rf "$work"' EXIT INT TERM
+trap 'rm -rf "$work" "$stripped"' EXIT INT TERM
 
 log "unpacking $kpkg and busybox-static"
 dpkg-deb -x "$kdeb" "$work/k"

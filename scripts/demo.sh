@@ -52,7 +52,7 @@ t0=$(ms)
 sh scripts/deps.sh
 [ -f build/build.ninja ] || meson setup build >/dev/null
 echo "demo: building"
-meson compile -C build >/dev/null
+meson compile -C build mvmfs/mvmfs vmm/mvm-qemu guest/mvm-guest >/dev/null
 echo "demo: guest image (built once from Debian packages, then cached)"
 sh guest/build-image.sh --agent build/guest/mvm-guest --out "$image"
 
