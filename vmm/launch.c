@@ -3,13 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/kvm.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -24,44 +22,6 @@
 
 #define MAX_ARGS	160
 #define DEFAULT_BOOT_ARGS "console=ttyS0 reboot=k panic=1"
-
-int
-vmm_launch_probe(enum vmm_accel *out, char *why, size_t whylen,
-    struct mvm_error *e)
-{
-	const char *env = getenv("MVM_QEMU_ACCEL");
-	int fd, version = -1;
-
-	if (env != NULL && *env != '\0') {
-		if (strcmp(env, "kvm") != 0 && strcmp(env, "tcg") != 0)
-			return mvm_error_set(e, EINVAL, "MVM_QEMU_ACCEL=\"%s\" "
-			    "must be \"kvm\" or \"tcg\".", env);
-		*out = strcmp(env, "kvm") == 0 ? VMM_ACCEL_KVM : VMM_ACCEL_TCG;
-		snprintf(why, whylen, "chosen by MVM_QEMU_ACCEL=%s", env);
-		return 0;
-	}
-	*out = VMM_ACCEL_TCG;
-	if (access("/sys/module/kvm_pvm", F_OK) == 0) {
-		snprintf(why, whylen, "/sys/module/kvm_pvm exists: standard "
-		    "guest kernels hang under paravirtual KVM");
-		return 0;
-	}
-	if ((fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)) < 0) {
-		snprintf(why, whylen, "/dev/kvm cannot be opened: %s",
-		    strerror(errno));
-		return 0;
-	}
-	version = ioctl(fd, KVM_GET_API_VERSION, 0);
-	close(fd);
-	if (version != KVM_API_VERSION) {
-		snprintf(why, whylen, "/dev/kvm answers API version %d, not %d",
-		    version, KVM_API_VERSION);
-		return 0;
-	}
-	*out = VMM_ACCEL_KVM;
-	snprintf(why, whylen, "/dev/kvm works and the host is not kvm_pvm");
-	return 0;
-}
 
 /*
  * The host's TSC rate in kHz, measured once over 20 ms; 0 when unknown.
@@ -152,7 +112,7 @@ vmm_launch_argv_free(char **argv)
 }
 
 int
-vmm_launch_argv(const struct vmm_config *c, enum vmm_accel accel,
+vmm_launch_argv(const struct vmm_config *c, enum mvm_accel accel,
     const char *rundir, bool incoming, char ***argvp, struct mvm_error *e)
 {
 	struct argv a = { .n = 0 };
@@ -170,9 +130,9 @@ vmm_launch_argv(const struct vmm_config *c, enum vmm_accel accel,
 	add(&a, "microvm,x-option-roms=off,pit=on,pic=on,rtc=on,"
 	    "isa-serial=on,acpi=on");
 	add(&a, "-accel");
-	add(&a, accel == VMM_ACCEL_KVM ? "kvm" : "tcg");
+	add(&a, accel == MVM_ACCEL_KVM ? "kvm" : "tcg");
 	add(&a, "-cpu");
-	add(&a, accel == VMM_ACCEL_KVM ? "host" : "max");
+	add(&a, accel == MVM_ACCEL_KVM ? "host" : "max");
 	add(&a, "-smp");
 	add(&a, "%d", vmm_config_vcpus(c));
 	add(&a, "-m");
@@ -198,7 +158,7 @@ vmm_launch_argv(const struct vmm_config *c, enum vmm_accel accel,
 	} else if ((cmdline = strdup(bargs)) == NULL) {
 		a.failed = true;
 	}
-	if (cmdline != NULL && accel == VMM_ACCEL_TCG &&
+	if (cmdline != NULL && accel == MVM_ACCEL_TCG &&
 	    strstr(cmdline, "tsc_early_khz=") == NULL && host_tsc_khz() > 0) {
 		char *longer;
 
@@ -302,7 +262,7 @@ fail:
 
 int
 vmm_launch_start(struct vmm_qemu *q, const struct vmm_config *c,
-    enum vmm_accel accel, const char *rundir, bool incoming,
+    enum mvm_accel accel, const char *rundir, bool incoming,
     struct mvm_error *e)
 {
 	char **argv = NULL, qmp_path[4096];
@@ -333,7 +293,7 @@ vmm_launch_start(struct vmm_qemu *q, const struct vmm_config *c,
 		_exit(127);
 	}
 	vmm_log(VMM_LOG_INFO, "started QEMU pid %d (%s, %d vCPU, %d MiB%s)",
-	    (int)q->pid, accel == VMM_ACCEL_KVM ? "kvm" : "tcg",
+	    (int)q->pid, accel == MVM_ACCEL_KVM ? "kvm" : "tcg",
 	    vmm_config_vcpus(c), vmm_config_mem_mib(c),
 	    incoming ? ", incoming migration" : "");
 	if ((q->pidfd = pidfd_open(q->pid, 0)) < 0) {

@@ -13,14 +13,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "accel.h"
 #include "error.h"
 #include "qmp.h"
 #include "vmconfig.h"
-
-enum vmm_accel {
-	VMM_ACCEL_TCG,
-	VMM_ACCEL_KVM,
-};
 
 struct vmm_qemu {
 	pid_t		pid;	/* 0 when not running */
@@ -29,23 +25,13 @@ struct vmm_qemu {
 };
 
 /*
- * Choose the accelerator once: MVM_QEMU_ACCEL=kvm|tcg wins; otherwise KVM
- * when /dev/kvm answers KVM_GET_API_VERSION and the host is not a kvm_pvm
- * host (/sys/module/kvm_pvm: standard guest kernels hang there), else TCG.
- * Writes the reason as one sentence into `why`. Returns 0, or -EINVAL
- * with `e` when MVM_QEMU_ACCEL holds another value.
- */
-int vmm_launch_probe(enum vmm_accel *out, char *why, size_t whylen,
-    struct mvm_error *e);
-
-/*
  * Build QEMU's argument vector for `c`. `rundir` is the private directory
  * that holds the QMP and vsock channel sockets; `incoming` adds
  * `-incoming defer`. The vCPUs start stopped (-S). Returns the number of
  * arguments and stores a NULL-terminated vector in *argv (free with
  * vmm_launch_argv_free), or -ENOMEM / -EINVAL with `e`.
  */
-int vmm_launch_argv(const struct vmm_config *c, enum vmm_accel accel,
+int vmm_launch_argv(const struct vmm_config *c, enum mvm_accel accel,
     const char *rundir, bool incoming, char ***argv, struct mvm_error *e);
 
 /* Free a vector from vmm_launch_argv. NULL is allowed. */
@@ -58,7 +44,7 @@ void vmm_launch_argv_free(char **argv);
  * Returns 0 or a negative errno with `e`; on failure no process is left.
  */
 int vmm_launch_start(struct vmm_qemu *q, const struct vmm_config *c,
-    enum vmm_accel accel, const char *rundir, bool incoming,
+    enum mvm_accel accel, const char *rundir, bool incoming,
     struct mvm_error *e);
 
 /*

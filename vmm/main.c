@@ -92,7 +92,7 @@ main(int argc, char **argv)
 	struct vmm_api *api = NULL;
 	struct vmm_vm vm;
 	bool vm_ready = false, sock_made = false;
-	enum vmm_accel accel;
+	enum mvm_accel accel;
 	char why[256];
 	time_t last_flush = time(NULL);
 	sigset_t mask;
@@ -133,12 +133,12 @@ main(int argc, char **argv)
 		    log_path, strerror(-rc));
 		return 1;
 	}
-	if (vmm_launch_probe(&accel, why, sizeof(why), &e) < 0) {
+	if (mvm_accel_probe(&accel, why, sizeof(why), &e) < 0) {
 		vmm_log(VMM_LOG_ERROR, "%s", e.msg);
 		goto out;
 	}
 	vmm_log(VMM_LOG_INFO, "mvm-qemu %s starting; accelerator %s: %s",
-	    MVM_VERSION, accel == VMM_ACCEL_KVM ? "kvm" : "tcg", why);
+	    MVM_VERSION, accel == MVM_ACCEL_KVM ? "kvm" : "tcg", why);
 
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);

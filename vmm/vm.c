@@ -43,7 +43,7 @@ qemu_exited(struct vmm_watch *w, uint32_t events)
 }
 
 int
-vmm_vm_init(struct vmm_vm *vm, const char *id, enum vmm_accel accel,
+vmm_vm_init(struct vmm_vm *vm, const char *id, enum mvm_accel accel,
     struct mvm_error *e)
 {
 	const char *tmp = getenv("TMPDIR");

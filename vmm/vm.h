@@ -29,7 +29,7 @@ struct vmm_vm {
 	struct vmm_config	 cfg;
 	enum vmm_state		 state;
 	bool			 started;	/* InstanceStart or load tried */
-	enum vmm_accel		 accel;
+	enum mvm_accel		 accel;
 	char			 rundir[256];	/* private: QMP, channels */
 	struct vmm_qemu		 qemu;
 	struct vmm_watch	 qemu_watch;	/* QEMU's pidfd */
@@ -52,7 +52,7 @@ enum vmm_latency {
  * Prepare `vm` with default configuration and a private run directory
  * (mkdtemp under $TMPDIR or /tmp). Returns 0 or a negative errno with `e`.
  */
-int vmm_vm_init(struct vmm_vm *vm, const char *id, enum vmm_accel accel,
+int vmm_vm_init(struct vmm_vm *vm, const char *id, enum mvm_accel accel,
     struct mvm_error *e);
 
 /* Kill QEMU if it runs, close the vsock proxy, remove the run directory. */

@@ -126,7 +126,7 @@ Test(vmconfig, qemu_command_line)
 	struct mvm_error e = { 0 };
 	char **argv = NULL;
 
-	cr_expect_lt(vmm_launch_argv(&c, VMM_ACCEL_TCG, "/run/x", false, &argv,
+	cr_expect_lt(vmm_launch_argv(&c, MVM_ACCEL_TCG, "/run/x", false, &argv,
 	    &e), 0, "started without a kernel");
 	cr_assert_eq(apply(VMM_RES_MACHINE, NULL,
 	    "{\"vcpu_count\":2,\"mem_size_mib\":256}", false, NULL), 0);
@@ -140,7 +140,7 @@ Test(vmconfig, qemu_command_line)
 	    false, NULL), 0);
 	cr_assert_eq(apply(VMM_RES_VSOCK, NULL, "{\"guest_cid\":3,"
 	    "\"uds_path\":\"/v\"}", false, NULL), 0);
-	cr_assert_gt(vmm_launch_argv(&c, VMM_ACCEL_TCG, "/run/x", true, &argv,
+	cr_assert_gt(vmm_launch_argv(&c, MVM_ACCEL_TCG, "/run/x", true, &argv,
 	    &e), 0, "%s", e.msg);
 	cr_expect(has_arg(argv, "tcg"));
 	cr_expect(has_arg(argv, "2"));
