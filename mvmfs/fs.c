@@ -39,15 +39,30 @@
 #define DESIRED_MAX		MVMFS_DOC_DESIRED_MAX
 
 /*
- * Seconds the kernel may keep the entry of a directory name. Directories
- * appear and go only through mkdir and rmdir on this mount, which update
- * the kernel's entries, and never move (rename: EPERM), so caching them
- * saves a lookup per path component. Files are not cached: renaming a
- * scratch file onto `config` would leave the name on the scratch inode.
- * Attributes are never cached: they carry the tenant's uid and gid, which
- * default_permissions checks, and the sizes of views.
+ * What the kernel may cache, and for how many seconds.
+ *
+ * Entries. Directories appear and go only through mkdir and rmdir on this
+ * mount, which update the kernel's entries, and never move (rename:
+ * EPERM). The names of control files under an object directory never
+ * change either. The one rename the tree takes moves a scratch file onto
+ * a control file: the kernel then moves the scratch file's entry, whose
+ * timeout is 0, onto the control file's name, so the next lookup asks
+ * again; rename also queues an invalidation of that name. An object the
+ * daemon removes by itself (a destroy) has its entry invalidated through
+ * mvmfs_fs_object_gone(). Scratch file entries are never cached.
+ *
+ * Attributes. A directory's attributes are its mode and its tenant's uid
+ * and gid; when a tenant config commit changes the uid or gid, the
+ * attributes of every node of that tenant the kernel holds are
+ * invalidated at once (an attribute-only invalidation takes no lock in the
+ * kernel, so it is safe inside a request), and default_permissions sees
+ * the new owner on the next check. File attributes are never cached: a
+ * view's size follows its content, which changes without a request
+ * (states, stats), and stat must report it.
  */
-#define DIR_ENTRY_TIMEOUT	1.0
+#define DIR_ENTRY_TIMEOUT	10.0
+#define DIR_ATTR_TIMEOUT	10.0
+#define FILE_ENTRY_TIMEOUT	10.0
 
 struct mvmfs_fs {
 	struct mvmfs_fs_deps	 d;
@@ -60,6 +75,16 @@ struct mvmfs_fs {
 	pthread_mutex_t		 olock;		/* guards open_files */
 	struct ofile		*open_files;	/* freed at shutdown */
 	struct mvmfs_workers	*workers;	/* transitions */
+	struct mvmfs_workers	*notifier;	/* entry invalidations */
+	pthread_rwlock_t	 slock;		/* guards se; read to use it */
+	struct fuse_session	*se;		/* NULL: nothing to notify */
+};
+
+/* An entry invalidation waiting for the notifier thread. */
+struct inval {
+	struct mvmfs_fs		*fs;
+	uint64_t		 parent;
+	char			 name[MVM_ID_MAX + 1];
 };
 
 /* A transition or a destruction waiting for, or on, a worker thread. */
@@ -320,25 +345,20 @@ audit(struct mvmfs_fs *fs, const struct mvmfs_key *k, const char *action)
 }
 
 /*
- * Check that the objects of `k` exist; copy the tenant into *t (may be
- * NULL) when `k` has one. Returns 0, -ENOENT or the store's errno.
+ * Check that the objects of `k` exist, with one indexed query for the
+ * whole tenant/pool/instance chain; copy the tenant into *t (may be NULL)
+ * when `k` has one. Returns 0, -ENOENT or the store's errno.
  */
 static int
 exists(struct mvmfs_fs *fs, const struct mvmfs_key *k, struct mvm_tenant *t)
 {
 	struct mvm_tenant tt;
-	struct mvm_pool p;
-	struct mvm_instance in;
-	int rc = 0;
+	int rc;
 
-	if (k->tenant[0] != '\0' &&
-	    (rc = mvm_store_tenant_get(fs->d.st, k->tenant, &tt, NULL)) < 0)
-		return rc;
-	if (k->pool[0] != '\0' && (rc = mvm_store_pool_get(fs->d.st,
-	    k->tenant, k->pool, &p, NULL)) < 0)
-		return rc;
-	if (k->instance[0] != '\0' && (rc = mvm_store_instance_get(fs->d.st,
-	    k->tenant, k->pool, k->instance, &in, NULL)) < 0)
+	if (k->tenant[0] != '\0' && (rc = mvm_store_object_tenant(fs->d.st,
+	    k->tenant, k->pool[0] != '\0' ? k->pool : NULL,
+	    k->instance[0] != '\0' ? k->instance : NULL,
+	    t != NULL ? t : &tt, NULL)) < 0)
 		return rc;
 	if (k->kind == MVMFS_SCRATCH) {
 		struct stat st;
@@ -346,14 +366,110 @@ exists(struct mvmfs_fs *fs, const struct mvmfs_key *k, struct mvm_tenant *t)
 		if ((rc = mvmfs_scratch_stat(fs->scratch, k->scratch, &st)) < 0)
 			return rc;
 	}
-	if (t != NULL && k->tenant[0] != '\0')
-		*t = tt;
 	return 0;
 }
 
-/* The key of `name` in directory `pk`, which must exist. -ENOENT. */
+/* The notifier thread sends one entry invalidation. */
+static void
+inval_run(void *arg)
+{
+	struct inval *iv = arg;
+	struct mvmfs_fs *fs = iv->fs;
+
+	/*
+	 * -ENOENT only means the kernel had forgotten the name already.
+	 * Users of the session share its lock, so a request that holds a
+	 * directory this waits for never waits for this thread.
+	 */
+	pthread_rwlock_rdlock(&fs->slock);
+	if (fs->se != NULL)
+		(void)fuse_lowlevel_notify_inval_entry(fs->se, iv->parent,
+		    iv->name, strlen(iv->name));
+	pthread_rwlock_unlock(&fs->slock);
+	free(iv);
+}
+
+/*
+ * Have the kernel drop its entry of `name` in directory `parent`. The
+ * kernel takes the directory's lock to do it, which a request on that
+ * directory may hold while it waits for us, so the notifier thread sends
+ * it, and nothing ever waits for that thread.
+ */
+static void
+inval_entry(struct mvmfs_fs *fs, uint64_t parent, const char *name)
+{
+	struct inval *iv;
+
+	if ((iv = calloc(1, sizeof(*iv))) == NULL)
+		return;		/* the entry's timeout lapses instead */
+	iv->fs = fs;
+	iv->parent = parent;
+	snprintf(iv->name, sizeof(iv->name), "%s", name);
+	if (mvmfs_workers_queue(fs->notifier, inval_run, iv) < 0)
+		free(iv);
+}
+
+static void
+inval_attr(uint64_t ino, void *arg)
+{
+	struct fuse_session *se = arg;
+
+	(void)fuse_lowlevel_notify_inval_inode(se, ino, -1, 0);
+}
+
+/*
+ * Have the kernel drop the attributes of every node of `tenant` it holds,
+ * after its uid or gid changed. Attribute-only invalidation takes no lock
+ * in the kernel, so this is safe inside a request.
+ */
+static void
+inval_tenant_attrs(struct mvmfs_fs *fs, const char *tenant)
+{
+	pthread_rwlock_rdlock(&fs->slock);
+	if (fs->se != NULL)
+		mvmfs_nodes_each_of_tenant(fs->nodes, tenant, inval_attr,
+		    fs->se);
+	pthread_rwlock_unlock(&fs->slock);
+}
+
+void
+mvmfs_fs_object_gone(struct mvmfs_fs *fs, const char *tenant,
+    const char *pool, const char *instance)
+{
+	struct mvmfs_key pk;
+	const char *name;
+
+	memset(&pk, 0, sizeof(pk));
+	if (instance != NULL) {
+		pk.kind = MVMFS_INSTANCES;
+		snprintf(pk.tenant, sizeof(pk.tenant), "%s", tenant);
+		snprintf(pk.pool, sizeof(pk.pool), "%s", pool);
+		name = instance;
+	} else if (pool != NULL) {
+		pk.kind = MVMFS_POOLS;
+		snprintf(pk.tenant, sizeof(pk.tenant), "%s", tenant);
+		name = pool;
+	} else {
+		pk.kind = MVMFS_TENANTS;
+		name = tenant;
+	}
+	inval_entry(fs, mvmfs_nodes_peek(fs->nodes, &pk), name);
+}
+
+void
+mvmfs_fs_attach(struct mvmfs_fs *fs, struct fuse_session *se)
+{
+	pthread_rwlock_wrlock(&fs->slock);
+	fs->se = se;
+	pthread_rwlock_unlock(&fs->slock);
+}
+
+/*
+ * The key of `name` in directory `pk`, from the name alone: whether the
+ * objects exist is left to the caller. -ENOENT, -ENOTDIR.
+ */
 static int
-child_key(struct mvmfs_fs *fs, const struct mvmfs_key *pk, const char *name,
+name_key(struct mvmfs_fs *fs, const struct mvmfs_key *pk, const char *name,
     struct mvmfs_key *k)
 {
 	const struct child *c;
@@ -372,7 +488,7 @@ child_key(struct mvmfs_fs *fs, const struct mvmfs_key *pk, const char *name,
 			snprintf(k->pool, sizeof(k->pool), "%s", name);
 		else
 			snprintf(k->instance, sizeof(k->instance), "%s", name);
-		return exists(fs, k, NULL);
+		return 0;
 	}
 	if ((c = children_of(pk->kind)) == NULL)
 		return -ENOTDIR;
@@ -394,6 +510,21 @@ child_key(struct mvmfs_fs *fs, const struct mvmfs_key *pk, const char *name,
 		}
 	}
 	return -ENOENT;
+}
+
+/*
+ * The key of `name` in directory `pk`, which must exist; a listed child
+ * (a tenant, pool or instance) must exist too. -ENOENT, -ENOTDIR.
+ */
+static int
+child_key(struct mvmfs_fs *fs, const struct mvmfs_key *pk, const char *name,
+    struct mvmfs_key *k)
+{
+	int rc;
+
+	if ((rc = name_key(fs, pk, name, k)) < 0)
+		return rc;
+	return listed_kind(pk->kind) >= 0 ? exists(fs, k, NULL) : 0;
 }
 
 /* The key of `ino`, whose objects still exist. */
@@ -642,8 +773,12 @@ reply_entry(struct mvmfs_fs *fs, fuse_req_t req, const struct mvmfs_key *k)
 		return;
 	}
 	ep.ino = ino;
-	if (is_dir(k->kind))
+	if (is_dir(k->kind)) {
 		ep.entry_timeout = DIR_ENTRY_TIMEOUT;
+		ep.attr_timeout = DIR_ATTR_TIMEOUT;
+	} else if (k->kind != MVMFS_SCRATCH) {
+		ep.entry_timeout = FILE_ENTRY_TIMEOUT;
+	}
 	if (fuse_reply_entry(req, &ep) != 0)
 		mvmfs_nodes_forget(fs->nodes, ino, 1);
 }
@@ -696,6 +831,8 @@ job_run(void *arg)
 		if (rc == 0) {
 			object_key(&j->key, obj, sizeof(obj));
 			mvmfs_errlog_forget(fs->d.errlog, obj);
+			mvmfs_fs_object_gone(fs, j->key.tenant, j->key.pool,
+			    j->key.instance);
 		}
 	} else {
 		rc = mvm_engine_transition(fs->d.eng, j->key.tenant,
@@ -783,8 +920,12 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct mvmfs_key pk, k;
 	int rc;
 
-	if ((rc = ino_key(fs, parent, &pk, NULL)) < 0 ||
-	    (rc = child_key(fs, &pk, name, &k)) < 0) {
+	/*
+	 * reply_entry checks the whole chain of `k`, the parent's objects
+	 * included, in one query.
+	 */
+	if ((rc = mvmfs_nodes_get(fs->nodes, parent, &pk)) < 0 ||
+	    (rc = name_key(fs, &pk, name, &k)) < 0) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
@@ -828,7 +969,7 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	fuse_reply_attr(req, &st, 0);
+	fuse_reply_attr(req, &st, is_dir(k.kind) ? DIR_ATTR_TIMEOUT : 0);
 }
 
 /*
@@ -1202,6 +1343,8 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		goto fail;
 	}
 	fi->direct_io = 1;
+	/* Only a document commits on close; spare the others a FLUSH. */
+	fi->noflush = of->doc == NULL;
 	fi->fh = (uintptr_t)of;
 	ofile_track(fs, of);
 	if (fuse_reply_open(req, fi) != 0) {
@@ -1579,19 +1722,26 @@ commit(struct mvmfs_fs *fs, const struct mvmfs_key *k, struct mvmfs_doc *doc,
 	const char *text;
 	char *copy;
 	size_t len;
+	uint32_t uid = 0, gid = 0;
 	int rc, tries;
 
 	switch (k->kind) {
 	case MVMFS_TENANT_CONFIG:
 		for (tries = 0; tries < 5; tries++) {
 			if ((rc = mvm_store_tenant_get(fs->d.st, k->tenant, &t,
-			    e)) < 0 ||
-			    (rc = mvmfs_doc_commit_tenant(doc, &t, e)) < 0)
+			    e)) < 0)
+				return rc;
+			uid = t.uid;
+			gid = t.gid;
+			if ((rc = mvmfs_doc_commit_tenant(doc, &t, e)) < 0)
 				return rc;
 			if ((rc = mvm_store_tenant_update(fs->d.st, &t,
 			    e)) != -ESTALE)
 				break;
 		}
+		/* The kernel caches directory owners; see the top. */
+		if (rc == 0 && (t.uid != uid || t.gid != gid))
+			inval_tenant_attrs(fs, k->tenant);
 		break;
 	case MVMFS_POOL_CONFIG:
 		for (tries = 0; tries < 5; tries++) {
@@ -2036,6 +2186,8 @@ op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	mvmfs_scratch_unlink(fs->scratch, dir, name);
 	fuse_reply_err(req, 0);
+	/* The kernel moved the scratch entry onto the control file's name. */
+	inval_entry(fs, parent, newname);
 }
 
 static void
@@ -2280,10 +2432,12 @@ mvmfs_fs_new(const struct mvmfs_fs_deps *deps, int workers,
 	}
 	pthread_mutex_init(&fs->plock, NULL);
 	pthread_mutex_init(&fs->olock, NULL);
+	pthread_rwlock_init(&fs->slock, NULL);
 	rc = -ENOMEM;
 	if ((fs->nodes = mvmfs_nodes_new()) == NULL ||
 	    (fs->scratch = mvmfs_scratch_new()) == NULL ||
-	    (rc = mvmfs_workers_new(workers, &fs->workers)) < 0) {
+	    (rc = mvmfs_workers_new(workers, &fs->workers)) < 0 ||
+	    (rc = mvmfs_workers_new(1, &fs->notifier)) < 0) {
 		mvmfs_fs_free(fs);
 		return rc;
 	}
@@ -2305,6 +2459,7 @@ mvmfs_fs_free(struct mvmfs_fs *fs)
 		mvmfs_events_subscribe_changes(fs->d.events, NULL, NULL);
 	/* Transitions in progress finish; their answers go nowhere. */
 	mvmfs_workers_free(fs->workers);
+	mvmfs_workers_free(fs->notifier);
 	while ((w = fs->waiters) != NULL) {
 		fs->waiters = w->next;
 		waiter_free(w);
@@ -2323,5 +2478,6 @@ mvmfs_fs_free(struct mvmfs_fs *fs)
 	mvmfs_scratch_free(fs->scratch);
 	pthread_mutex_destroy(&fs->plock);
 	pthread_mutex_destroy(&fs->olock);
+	pthread_rwlock_destroy(&fs->slock);
 	free(fs);
 }

@@ -50,6 +50,24 @@ int mvmfs_fs_new(const struct mvmfs_fs_deps *deps, int workers,
  */
 void mvmfs_fs_free(struct mvmfs_fs *fs);
 
+/*
+ * Give `fs` the session it serves, so it can tell the kernel to drop what
+ * it caches; before destroying the session, pass NULL (this waits for a
+ * notification being sent). Until then `fs` notifies nothing.
+ */
+void mvmfs_fs_attach(struct mvmfs_fs *fs, struct fuse_session *se);
+
+/*
+ * Tell the kernel that the tenant, pool or instance named (pool and
+ * instance NULL for a tenant, instance NULL for a pool) is gone, when
+ * something other than an rmdir on this mount removed it (a destroy, a
+ * reconciler): its directory entry is invalidated in the background, so
+ * the name disappears at once instead of when its timeout lapses. Never
+ * blocks, never fails (out of memory, the timeout does the work).
+ */
+void mvmfs_fs_object_gone(struct mvmfs_fs *fs, const char *tenant,
+    const char *pool, const char *instance);
+
 /* The operations; their userdata must be a struct mvmfs_fs. */
 const struct fuse_lowlevel_ops *mvmfs_fs_ops(void);
 

@@ -178,6 +178,7 @@ main(int argc, char **argv)
 	if ((se = fuse_session_new(&args, mvmfs_fs_ops(),
 	    sizeof(struct fuse_lowlevel_ops), fs)) == NULL)
 		goto out;
+	mvmfs_fs_attach(fs, se);
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out;
 	handlers = 1;
@@ -192,8 +193,11 @@ main(int argc, char **argv)
 	rc = fuse_session_loop_mt(se, lc) == 0 ? 0 : 1;
 out:
 	fuse_loop_cfg_destroy(lc);
+	/* Unmounted, the kernel fails what a notification could wait for. */
 	if (mounted)
 		fuse_session_unmount(se);
+	if (fs != NULL)
+		mvmfs_fs_attach(fs, NULL);
 	if (handlers)
 		fuse_remove_signal_handlers(se);
 	if (se != NULL)

@@ -212,6 +212,20 @@ mvmfs_nodes_get(struct mvmfs_nodes *nt, uint64_t ino, struct mvmfs_key *key)
 	return rc;
 }
 
+void
+mvmfs_nodes_each_of_tenant(struct mvmfs_nodes *nt, const char *tenant,
+    void (*fn)(uint64_t ino, void *arg), void *arg)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&nt->lock);
+	for (size_t i = 0; i < NBUCKETS; i++)
+		for (n = nt->by_ino[i]; n != NULL; n = n->next_ino)
+			if (strcmp(n->key.tenant, tenant) == 0)
+				fn(n->ino, arg);
+	pthread_mutex_unlock(&nt->lock);
+}
+
 uint64_t
 mvmfs_nodes_peek(struct mvmfs_nodes *nt, const struct mvmfs_key *key)
 {

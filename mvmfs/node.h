@@ -105,6 +105,13 @@ int mvmfs_nodes_get(struct mvmfs_nodes *nt, uint64_t ino,
  */
 uint64_t mvmfs_nodes_peek(struct mvmfs_nodes *nt, const struct mvmfs_key *key);
 
+/*
+ * Call fn(ino, arg) for every node of tenant `tenant` the kernel holds.
+ * fn runs under the table's lock and must not call back into the table.
+ */
+void mvmfs_nodes_each_of_tenant(struct mvmfs_nodes *nt, const char *tenant,
+    void (*fn)(uint64_t ino, void *arg), void *arg);
+
 /* How many nodes the table holds, the root included (for tests). */
 size_t mvmfs_nodes_count(struct mvmfs_nodes *nt);
 

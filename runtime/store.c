@@ -265,6 +265,7 @@ enum stmt {
 	ST_TENANT_LIST,
 	ST_TENANT_COUNT,
 	ST_TENANT_BY_NET_ID,
+	ST_TENANT_OF_OBJECT,
 	ST_POOL_INSERT,
 	ST_POOL_GET,
 	ST_POOL_UPDATE,
@@ -279,6 +280,7 @@ enum stmt {
 	ST_INSTANCE_COUNT,
 	ST_INSTANCE_OFFSETS,
 	ST_INSTANCE_BY_OFFSET,
+	ST_INSTANCE_TALLY,
 	ST_INTENT_INSERT,
 	ST_INTENT_STEP,
 	ST_INTENT_DELETE,
@@ -315,6 +317,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_TENANT_LIST] = "SELECT " TENANT_COLS " FROM tenants ORDER BY id",
 	[ST_TENANT_COUNT] = "SELECT count(*) FROM tenants",
 	[ST_TENANT_BY_NET_ID] = "SELECT id FROM tenants WHERE net_id = ?1",
+	[ST_TENANT_OF_OBJECT] = "SELECT " TENANT_COLS " FROM tenants"
+	    " WHERE id = ?1 AND (?2 IS NULL OR EXISTS (SELECT 1 FROM pools"
+	    " WHERE tenant = ?1 AND id = ?2)) AND (?3 IS NULL OR EXISTS"
+	    " (SELECT 1 FROM instances WHERE tenant = ?1 AND pool = ?2"
+	    " AND id = ?3))",
 
 	[ST_POOL_INSERT] = "INSERT INTO pools (" POOL_COLS ")"
 	    " VALUES (" POOL_PARAMS ")",
@@ -346,6 +353,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " WHERE tenant = ?1",
 	[ST_INSTANCE_BY_OFFSET] = "SELECT pool, id FROM instances"
 	    " WHERE tenant = ?1 AND ip_offset = ?2",
+	[ST_INSTANCE_TALLY] = "SELECT pool, state, count(*) FROM instances"
+	    " WHERE tenant = ?1 GROUP BY pool, state ORDER BY pool, state",
 
 	[ST_INTENT_INSERT] = "INSERT INTO intents (" INTENT_COLS ")"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -1016,6 +1025,35 @@ mvm_store_tenant_get(struct mvm_store *st, const char *id,
 }
 
 int
+mvm_store_object_tenant(struct mvm_store *st, const char *tenant,
+    const char *pool, const char *instance, struct mvm_tenant *out,
+    struct mvm_error *e)
+{
+	sqlite3_stmt *s = st->stmt[ST_TENANT_OF_OBJECT];
+	int rc;
+
+	if (instance != NULL && pool == NULL)
+		return mvm_error_set(e, EINVAL, "instance \"%s\" was given "
+		    "without its pool", instance);
+	if ((rc = store_lock(st, e)) < 0)
+		return rc;
+	if ((rc = bind_str(st, s, 1, tenant, e)) < 0 ||
+	    (rc = bind_str(st, s, 2, pool, e)) < 0 ||
+	    (rc = bind_str(st, s, 3, instance, e)) < 0)
+		goto out;
+	rc = next_row(st, s, tenant_cols, NCOLS(tenant_cols), out, e);
+	if (rc == 0)
+		rc = mvm_error_set(e, ENOENT, "object \"%s%s%s%s%s\" does not "
+		    "exist", tenant, pool != NULL ? "/" : "",
+		    pool != NULL ? pool : "", instance != NULL ? "/" : "",
+		    instance != NULL ? instance : "");
+out:
+	stmt_done(s);
+	store_unlock(st);
+	return rc < 0 ? rc : 0;
+}
+
+int
 mvm_store_tenant_update(struct mvm_store *st, struct mvm_tenant *t,
     struct mvm_error *e)
 {
@@ -1567,6 +1605,41 @@ mvm_store_instance_count(struct mvm_store *st, const char *tenant,
 		return rc;
 	if ((rc = bind_selection(st, s, tenant, pool, e)) == 0)
 		rc = count_rows(st, s, e);
+	stmt_done(s);
+	store_unlock(st);
+	return rc;
+}
+
+int
+mvm_store_instance_tally(struct mvm_store *st, const char *tenant,
+    mvm_store_tally_fn fn, void *arg, struct mvm_error *e)
+{
+	sqlite3_stmt *s = st->stmt[ST_INSTANCE_TALLY];
+	const unsigned char *pool;
+	int rc, sr, state;
+
+	if ((rc = store_lock(st, e)) < 0)
+		return rc;
+	if ((rc = bind_str(st, s, 1, tenant, e)) < 0)
+		goto out;
+	st->in_callback = true;
+	while ((sr = sqlite3_step(s)) == SQLITE_ROW) {
+		pool = sqlite3_column_text(s, 0);
+		state = sqlite3_column_int(s, 1);
+		if (pool == NULL || state < 0 || state >= MVM_STATE_COUNT) {
+			rc = mvm_error_set(e, EIO, "the store holds a bad "
+			    "instance state %d in tenant \"%s\"", state,
+			    tenant);
+			break;
+		}
+		if ((rc = fn((const char *)pool, (enum mvm_state)state,
+		    (uint32_t)sqlite3_column_int64(s, 2), arg)) != 0)
+			break;
+	}
+	st->in_callback = false;
+	if (sr != SQLITE_ROW && sr != SQLITE_DONE)
+		rc = sql_error(st, sr, e);
+out:
 	stmt_done(s);
 	store_unlock(st);
 	return rc;

@@ -112,6 +112,8 @@ typedef int (*mvm_store_pool_fn)(const struct mvm_pool *p, void *arg);
 typedef int (*mvm_store_instance_fn)(const struct mvm_instance *in, void *arg);
 typedef int (*mvm_store_intent_fn)(const struct mvm_intent *it, void *arg);
 typedef int (*mvm_store_event_fn)(const struct mvm_event *ev, void *arg);
+typedef int (*mvm_store_tally_fn)(const char *pool, enum mvm_state state,
+    uint32_t count, void *arg);
 
 /*
  * Open the store at `path`, creating the file with mode 0600 when it does
@@ -175,6 +177,16 @@ int	mvm_store_tenant_list(struct mvm_store *st, mvm_store_tenant_fn fn,
 int	mvm_store_tenant_count(struct mvm_store *st, struct mvm_error *e);
 
 /*
+ * The tenant of an object, checked in one query: copies tenant `tenant`
+ * into *out when it exists and so do its pool `pool` (unless NULL) and
+ * that pool's instance `instance` (unless NULL). -ENOENT when any of them
+ * does not exist; -EINVAL when `instance` is given without `pool`.
+ */
+int	mvm_store_object_tenant(struct mvm_store *st, const char *tenant,
+	    const char *pool, const char *instance, struct mvm_tenant *out,
+	    struct mvm_error *e);
+
+/*
  * Pools, keyed by (tenant, id). The same contract as tenants, and:
  * create: -ENOENT when the tenant does not exist; -EEXIST.
  * delete: -EBUSY while the pool has instances.
@@ -211,6 +223,10 @@ int	mvm_store_pool_count(struct mvm_store *st, const char *tenant,
  * list: the instances of one pool (tenant and pool given), of one tenant
  *   (pool NULL) or of every tenant (both NULL), sorted by (tenant, pool, id).
  * count: the same selection as list; returns the number.
+ * tally: calls fn(pool, state, count, arg) once for every (pool, state)
+ *   that instances of `tenant` hold, sorted by pool then state, with the
+ *   number of those instances; one aggregate query, however many instances.
+ *   A nonzero return of fn stops the walk and is returned.
  * used_offsets: sets bit i of used[i / 8] for every offset i the tenant's
  *   instances hold, clears the others. -ENOENT when the tenant does not
  *   exist.
@@ -229,6 +245,8 @@ int	mvm_store_instance_list(struct mvm_store *st, const char *tenant,
 	    struct mvm_error *e);
 int	mvm_store_instance_count(struct mvm_store *st, const char *tenant,
 	    const char *pool, struct mvm_error *e);
+int	mvm_store_instance_tally(struct mvm_store *st, const char *tenant,
+	    mvm_store_tally_fn fn, void *arg, struct mvm_error *e);
 int	mvm_store_used_offsets(struct mvm_store *st, const char *tenant,
 	    uint8_t used[32], struct mvm_error *e);
 

@@ -61,30 +61,58 @@ reserve(struct mvm_usage *u, const struct mvm_quota_delta *d)
 	u->warm += d->warm > 0 ? (uint32_t)d->warm : 0;
 }
 
+static const struct mvm_pool *
+pool_of(const struct walk *w, const char *id)
+{
+	for (size_t i = 0; i < w->npools; i++)
+		if (strcmp(w->pools[i].id, id) == 0)
+			return &w->pools[i];
+	return NULL;
+}
+
+/* Add `count` instances of `pool` in `state`. */
 static int
-add_instance(const struct mvm_instance *in, void *arg)
+add_tally(const char *pool, enum mvm_state state, uint32_t count, void *arg)
 {
 	struct walk *w = arg;
-	const struct mvm_pool *p = NULL;
+	const struct mvm_pool *p;
 	uint32_t before = w->u->pool_instances;
 
-	for (size_t i = 0; i < w->npools && p == NULL; i++)
-		if (strcmp(w->pools[i].id, in->pool) == 0)
-			p = &w->pools[i];
-	if (p == NULL)
+	if ((p = pool_of(w, pool)) == NULL)
 		return 0;
-	mvm_quota_usage_add(w->u, p, in->state);
-	if (w->pool == NULL || strcmp(in->pool, w->pool) != 0)
+	for (uint32_t i = 0; i < count; i++)
+		mvm_quota_usage_add(w->u, p, state);
+	if (w->pool == NULL || strcmp(pool, w->pool) != 0)
 		w->u->pool_instances = before;
+	return 0;
+}
+
+/* Reserve what the in-flight transitions of the tenant's instances add. */
+static int
+add_intents(struct mvm_store *st, struct walk *w, struct mvm_error *e)
+{
+	struct mvm_instance in;
+	struct mvm_quota_delta d;
+	struct mvm_error err;
+	const struct mvm_pool *p;
+	int rc;
+
 	for (size_t i = 0; i < w->nintents; i++) {
 		const struct mvm_intent *it = &w->intents[i];
-		struct mvm_quota_delta d;
 
-		if (strcmp(it->pool, in->pool) != 0 ||
-		    strcmp(it->instance, in->id) != 0 ||
-		    it->to_state == MVM_STATE_DESTROYED)
+		if (it->to_state == MVM_STATE_DESTROYED ||
+		    (p = pool_of(w, it->pool)) == NULL)
 			continue;
-		mvm_quota_delta_transition(&d, p, in->state, it->to_state);
+		rc = mvm_store_instance_get(st, it->tenant, it->pool,
+		    it->instance, &in, &err);
+		if (rc == -ENOENT)
+			continue;	/* destroyed since the intent was read */
+		if (rc < 0) {
+			if (e != NULL)
+				*e = err;
+			return rc;
+		}
+		mvm_quota_delta_transition(&d, p, in.state, it->to_state);
 		reserve(w->u, &d);
 	}
 	return 0;
@@ -102,7 +130,9 @@ mvm_usage_tenant(struct mvm_store *st, const char *tenant, const char *pool,
 	    (rc = mvm_store_intent_list(st, add_intent, &w, e)) < 0)
 		goto out;
 	u->pools = (uint32_t)w.npools;
-	rc = mvm_store_instance_list(st, tenant, NULL, add_instance, &w, e);
+	if ((rc = mvm_store_instance_tally(st, tenant, add_tally, &w, e)) < 0)
+		goto out;
+	rc = add_intents(st, &w, e);
 out:
 	free(w.pools);
 	free(w.intents);

@@ -626,6 +626,52 @@ Test(mvmfs, other_users_are_refused)
 	    WEXITSTATUS(status));
 }
 
+/*
+ * The kernel caches directory attributes and control file entries; every
+ * change must still show at once.
+ */
+Test(mvmfs, cached_entries_and_attributes_follow_changes)
+{
+	const char *scratch = "tenants/acme/pools/web/.config.tmp";
+	struct stat st, ctl;
+
+	make_tree();
+	cr_assert_eq(stat(P("tenants/acme"), &st), 0);
+	cr_assert_eq(st.st_uid, getuid());
+	cr_assert_eq(stat(P("tenants/acme/pools/web"), &st), 0);
+	cr_assert_eq(stat(P("tenants/acme/pools/web/config"), &ctl), 0);
+
+	/* A new owner shows on the tenant's directories at once. */
+	cr_assert_eq(wr("tenants/acme/config", "uid=54321\ngid=54322\n"), 0);
+	cr_assert_eq(stat(P("tenants/acme"), &st), 0);
+	cr_expect_eq(st.st_uid, 54321);
+	cr_expect_eq(st.st_gid, 54322);
+	cr_assert_eq(stat(P("tenants/acme/pools/web"), &st), 0);
+	cr_expect_eq(st.st_uid, 54321);
+	cr_expect_eq(st.st_gid, 54322);
+
+	/* After a rename onto it, the name is the control file again. */
+	cr_assert_eq(wr_flags(scratch, "vcpus=2\n", O_CREAT | O_TRUNC), 0);
+	cr_assert_eq(rename(P(scratch), P("tenants/acme/pools/web/config")), 0,
+	    "%s", strerror(errno));
+	cr_assert_eq(stat(P("tenants/acme/pools/web/config"), &st), 0);
+	cr_expect_eq(st.st_ino, ctl.st_ino);
+	cr_expect_eq(st.st_mode, ctl.st_mode);
+	cr_expect(contains("tenants/acme/pools/web/config", "vcpus=2\n"));
+
+	/* A removed instance takes its cached control files with it. */
+	cr_assert_eq(mkdir(P("tenants/acme/pools/web/instances/vm1"), 0750), 0);
+	cr_assert_eq(stat(P("tenants/acme/pools/web/instances/vm1/state"),
+	    &st), 0);
+	cr_assert_eq(rmdir(P("tenants/acme/pools/web/instances/vm1")), 0,
+	    "%s", strerror(errno));
+	cr_expect_eq(stat(P("tenants/acme/pools/web/instances/vm1/state"),
+	    &st), -1);
+	cr_expect_eq(errno, ENOENT);
+	cr_expect_eq(stat(P("tenants/acme/pools/web/instances/vm1"), &st), -1);
+	cr_expect_eq(errno, ENOENT);
+}
+
 Test(mvmfs, events_backlog_and_nonblocking_read)
 {
 	char buf[65536];

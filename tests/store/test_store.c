@@ -747,6 +747,89 @@ Test(store, instance_list_and_count_by_pool_tenant_and_all)
 	cr_assert_eq(mvm_store_instance_count(st, NULL, NULL, &err), 4);
 }
 
+/* One row of a tally, as text: "pool state count". */
+static int
+collect_tally(const char *pool, enum mvm_state state, uint32_t count,
+    void *arg)
+{
+	struct collect *c = arg;
+
+	snprintf(c->ids[c->n++], sizeof(c->ids[0]), "%s %s %u", pool,
+	    mvm_state_name(state), count);
+	return 0;
+}
+
+Test(store, instance_tally_counts_by_pool_and_state)
+{
+	struct mvm_tenant b = tenant("beta", 4);
+	struct mvm_pool p;
+	struct mvm_instance in;
+	struct collect c = { .n = 0 };
+	const char *rows[][3] = { { "acme", "web", "a" },
+	    { "acme", "web", "b" }, { "acme", "web", "c" },
+	    { "acme", "api", "z" }, { "beta", "db", "q" } };
+
+	tenant_and_pool("acme", "web");
+	p = pool("acme", "api");
+	cr_assert_eq(mvm_store_pool_create(st, &p, &err), 0);
+	cr_assert_eq(mvm_store_tenant_create(st, &b, &err), 0);
+	p = pool("beta", "db");
+	cr_assert_eq(mvm_store_pool_create(st, &p, &err), 0);
+	for (int i = 0; i < 5; i++) {
+		in = instance(rows[i][0], rows[i][1], rows[i][2]);
+		cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
+	}
+	/* web: a and b running, c created; api: z created. */
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(mvm_store_instance_get(st, "acme", "web",
+		    rows[i][2], &in, &err), 0);
+		in.state = MVM_STATE_RUNNING;
+		cr_assert_eq(mvm_store_instance_update(st, &in, &err), 0);
+	}
+
+	cr_assert_eq(mvm_store_instance_tally(st, "acme", collect_tally, &c,
+	    &err), 0, "%s", err.msg);
+	cr_assert_eq(c.n, 3);
+	cr_expect_str_eq(c.ids[0], "api created 1");
+	cr_expect_str_eq(c.ids[1], "web created 1");
+	cr_expect_str_eq(c.ids[2], "web running 2");
+	c.n = 0;
+	cr_assert_eq(mvm_store_instance_tally(st, "nobody", collect_tally, &c,
+	    &err), 0);
+	cr_expect_eq(c.n, 0);
+}
+
+Test(store, object_tenant_checks_the_whole_chain)
+{
+	struct mvm_tenant t;
+	struct mvm_instance in = instance("acme", "web", "vm1");
+
+	tenant_and_pool("acme", "web");
+	cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
+
+	memset(&t, 0, sizeof(t));
+	cr_assert_eq(mvm_store_object_tenant(st, "acme", NULL, NULL, &t,
+	    &err), 0, "%s", err.msg);
+	cr_expect_str_eq(t.id, "acme");
+	cr_expect_eq(t.net_id, 3);
+	cr_expect_eq(mvm_store_object_tenant(st, "acme", "web", NULL, &t,
+	    &err), 0);
+	cr_expect_eq(mvm_store_object_tenant(st, "acme", "web", "vm1", &t,
+	    &err), 0);
+	cr_expect_eq(mvm_store_object_tenant(st, "acme", "web", "vm2", &t,
+	    &err), -ENOENT);
+	cr_expect_str_eq(err.msg, "object \"acme/web/vm2\" does not exist");
+	cr_expect_eq(mvm_store_object_tenant(st, "acme", "api", NULL, &t,
+	    &err), -ENOENT);
+	cr_expect_eq(mvm_store_object_tenant(st, "beta", NULL, NULL, &t,
+	    &err), -ENOENT);
+	/* The instance exists, but under another pool. */
+	cr_expect_eq(mvm_store_object_tenant(st, "beta", "web", "vm1", &t,
+	    &err), -ENOENT);
+	cr_expect_eq(mvm_store_object_tenant(st, "acme", NULL, "vm1", &t,
+	    &err), -EINVAL);
+}
+
 /* Intents. */
 
 static struct mvm_intent
