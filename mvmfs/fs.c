@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accel.h"
 #include "config.h"
 #include "defer.h"
 #include "doc.h"
@@ -28,9 +29,9 @@
 #include "names.h"
 #include "node.h"
 #include "quota.h"
-#include "usage.h"
 #include "render.h"
 #include "scratch.h"
+#include "usage.h"
 
 /* Retention applied by the node's `prune-events` command. */
 #define PRUNE_KEEP_COUNT	100000
@@ -2429,6 +2430,16 @@ mvmfs_fs_new(const struct mvmfs_fs_deps *deps, int workers,
 		const char *base = strrchr(deps->vmm_path, '/');
 
 		fs->src.vmm = base != NULL ? base + 1 : deps->vmm_path;
+	}
+	/* Firecracker always runs on KVM; mvm-qemu chooses as the probe does. */
+	if (fs->src.vmm != NULL && strcmp(fs->src.vmm, "firecracker") == 0) {
+		fs->src.accel = "kvm";
+	} else {
+		enum mvm_accel accel;
+		char why[256];
+
+		if (mvm_accel_probe(&accel, why, sizeof(why), NULL) == 0)
+			fs->src.accel = mvm_accel_name(accel);
 	}
 	pthread_mutex_init(&fs->plock, NULL);
 	pthread_mutex_init(&fs->olock, NULL);

@@ -337,6 +337,9 @@ Test(mvmfs, root_listing_and_views_have_truthful_sizes)
 		free(text);
 	}
 	cr_expect(contains("node/info", "node_id="));
+	/* The accelerator is probed as mvm-qemu probes it, never unknown. */
+	cr_expect(contains("node/info", "accel=tcg") ||
+	    contains("node/info", "accel=kvm"));
 	cr_expect(contains("node/info.json", "\"node_id\""));
 	cr_expect(contains("status", "reconciled=never"));
 	cr_assert_eq(stat(P("node/info"), &st), 0);
