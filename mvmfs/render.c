@@ -341,20 +341,6 @@ quota_limit(const struct mvm_quota *q, enum mvm_quota_kind k)
 	}
 }
 
-/* mvm_store_meta_get, but -ENOENT leaves `e` alone: it is no failure here. */
-static int
-meta_get(struct mvm_store *st, const char *key, char *buf, size_t size,
-    struct mvm_error *e)
-{
-	struct mvm_error le;
-	int rc;
-
-	if ((rc = mvm_store_meta_get(st, key, buf, size, &le)) < 0 &&
-	    rc != -ENOENT)
-		mvm_error_set(e, -rc, "%s", le.msg);
-	return rc;
-}
-
 /* The node id, made on first use: 36 characters in the UUID v4 layout. */
 static int
 node_id(struct mvm_store *st, char id[NODE_ID_LEN + 1], struct mvm_error *e)
@@ -362,11 +348,12 @@ node_id(struct mvm_store *st, char id[NODE_ID_LEN + 1], struct mvm_error *e)
 	unsigned char r[16];
 	int rc;
 
-	if ((rc = meta_get(st, "node_id", id, NODE_ID_LEN + 1, e)) != -ENOENT)
+	rc = mvm_store_meta_get(st, "node_id", id, NODE_ID_LEN + 1, e);
+	if (rc != -ENOENT)
 		return rc < 0 ? rc : 0;
 	if ((rc = mvm_store_begin(st, e)) < 0)
 		return rc;
-	rc = meta_get(st, "node_id", id, NODE_ID_LEN + 1, e);
+	rc = mvm_store_meta_get(st, "node_id", id, NODE_ID_LEN + 1, e);
 	if (rc == -ENOENT) {
 		randombytes_buf(r, sizeof(r));
 		r[6] = (r[6] & 0x0f) | 0x40;
@@ -479,7 +466,7 @@ view_tenant_status(const struct mvmfs_render_src *src, const char *tenant,
 	add_int(v, "pools", pools);
 	add_int(v, "instances", instances);
 	snprintf(vkey, sizeof(vkey), "secrets_version:%s", tenant);
-	rc = meta_get(src->st, vkey, buf, sizeof(buf), e);
+	rc = mvm_store_meta_get(src->st, vkey, buf, sizeof(buf), e);
 	add_int(v, "secrets_version", rc > 0 ? strtoll(buf, NULL, 10) : 0);
 	world_free(&w);
 	return rc == -ENOENT || rc >= 0 ? 0 : rc;

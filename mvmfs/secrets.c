@@ -22,9 +22,12 @@
 
 #define KEY_FILE	"node.key"
 #define META_KEY_MAX	(MVM_ID_MAX + 32)
-/* The longest stored value: base64 of nonce, MAC and the largest text. */
-#define SEALED_MAX	(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + \
-			    crypto_aead_xchacha20poly1305_ietf_ABYTES + MVMFS_DOC_SECRETS_MAX)
+/* XChaCha20-Poly1305, libsodium's IETF AEAD. */
+#define KEY_BYTES	crypto_aead_xchacha20poly1305_ietf_KEYBYTES
+#define NONCE_BYTES	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define TAG_BYTES	crypto_aead_xchacha20poly1305_ietf_ABYTES
+/* The longest stored value: base64 of nonce, tag and the largest text. */
+#define SEALED_MAX	(NONCE_BYTES + TAG_BYTES + MVMFS_DOC_SECRETS_MAX)
 #define B64_MAX		sodium_base64_ENCODED_LEN(SEALED_MAX, \
 			    sodium_base64_VARIANT_ORIGINAL)
 
@@ -50,12 +53,12 @@ read_key(int fd, const char *path, unsigned char *key, struct mvm_error *e)
 		return mvm_error_set(e, EACCES, "%s has mode %04o; the node "
 		    "key must be readable by its owner only (0600)", path,
 		    (unsigned)(sb.st_mode & 07777));
-	if (sb.st_size != crypto_aead_xchacha20poly1305_ietf_KEYBYTES)
+	if (sb.st_size != KEY_BYTES)
 		return mvm_error_set(e, EIO, "%s has %jd bytes; a node key "
 		    "has %d", path, (intmax_t)sb.st_size,
-		    crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
-	if ((n = read(fd, key, crypto_aead_xchacha20poly1305_ietf_KEYBYTES)) !=
-	    crypto_aead_xchacha20poly1305_ietf_KEYBYTES)
+		    KEY_BYTES);
+	if ((n = read(fd, key, KEY_BYTES)) !=
+	    KEY_BYTES)
 		return mvm_error_set(e, n < 0 ? errno : EIO, "cannot read "
 		    "%s", path);
 	return 0;
@@ -73,8 +76,8 @@ create_key(const char *path, unsigned char *key, struct mvm_error *e)
 		return errno == EEXIST ? -EEXIST : mvm_error_set(e, errno,
 		    "cannot create %s: %s", path, strerror(errno));
 	crypto_aead_xchacha20poly1305_ietf_keygen(key);
-	if (write(fd, key, crypto_aead_xchacha20poly1305_ietf_KEYBYTES) !=
-	    crypto_aead_xchacha20poly1305_ietf_KEYBYTES || fsync(fd) == -1) {
+	if (write(fd, key, KEY_BYTES) !=
+	    KEY_BYTES || fsync(fd) == -1) {
 		rc = mvm_error_set(e, errno ? errno : EIO, "cannot write %s",
 		    path);
 		unlink(path);
@@ -122,7 +125,7 @@ mvmfs_secrets_open(const char *state_dir, struct mvm_store *st,
 		return mvm_error_set(e, ENOMEM, "out of memory");
 	pthread_mutex_init(&s->lock, NULL);
 	s->st = st;
-	if ((s->key = sodium_malloc(crypto_aead_xchacha20poly1305_ietf_KEYBYTES)) == NULL) {
+	if ((s->key = sodium_malloc(KEY_BYTES)) == NULL) {
 		rc = mvm_error_set(e, ENOMEM, "cannot allocate locked memory "
 		    "for the node key");
 		goto fail;
@@ -163,20 +166,6 @@ meta_keys(const char *tenant, char value[META_KEY_MAX],
 	snprintf(version, META_KEY_MAX, "secrets_version:%s", tenant);
 }
 
-/* mvm_store_meta_get, but -ENOENT leaves `e` alone: it is no failure here. */
-static int
-meta_get(struct mvm_store *st, const char *key, char *buf, size_t size,
-    struct mvm_error *e)
-{
-	struct mvm_error le;
-	int rc;
-
-	if ((rc = mvm_store_meta_get(st, key, buf, size, &le)) < 0 &&
-	    rc != -ENOENT)
-		mvm_error_set(e, -rc, "%s", le.msg);
-	return rc;
-}
-
 /* The stored version, 0 when none. Called with s->lock held. */
 static int
 get_version(struct mvmfs_secrets *s, const char *vkey, struct mvm_error *e)
@@ -185,7 +174,8 @@ get_version(struct mvmfs_secrets *s, const char *vkey, struct mvm_error *e)
 	long v;
 	int rc;
 
-	if ((rc = meta_get(s->st, vkey, buf, sizeof(buf), e)) == -ENOENT)
+	rc = mvm_store_meta_get(s->st, vkey, buf, sizeof(buf), e);
+	if (rc == -ENOENT)
 		return 0;
 	if (rc < 0)
 		return rc;
@@ -238,8 +228,7 @@ static int
 seal_locked(struct mvmfs_secrets *s, const char *tenant, const char *text,
     size_t len, struct mvm_error *e)
 {
-	size_t slen = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES +
-	    len;
+	size_t slen = NONCE_BYTES + TAG_BYTES + len;
 	size_t blen = sodium_base64_ENCODED_LEN(slen,
 	    sodium_base64_VARIANT_ORIGINAL);
 	unsigned char *sealed;
@@ -252,11 +241,11 @@ seal_locked(struct mvmfs_secrets *s, const char *tenant, const char *text,
 		rc = mvm_error_set(e, ENOMEM, "out of memory");
 		goto out;
 	}
-	randombytes_buf(sealed, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	randombytes_buf(sealed, NONCE_BYTES);
 	/* The tenant id is the associated data: a row copied onto another
 	 * tenant does not open. */
 	crypto_aead_xchacha20poly1305_ietf_encrypt(
-	    sealed + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL,
+	    sealed + NONCE_BYTES, NULL,
 	    (const unsigned char *)text, len, (const unsigned char *)tenant,
 	    strlen(tenant), NULL, sealed, s->key);
 	sodium_bin2base64(b64, blen, sealed, slen,
@@ -302,7 +291,7 @@ mvmfs_secrets_get(struct mvmfs_secrets *s, const char *tenant,
 		rc = mvm_error_set(e, ENOMEM, "out of memory");
 		goto out;
 	}
-	n = meta_get(s->st, skey, b64, B64_MAX, e);
+	n = mvm_store_meta_get(s->st, skey, b64, B64_MAX, e);
 	if (n < 0 && n != -ENOENT) {
 		rc = n;
 		goto out;
@@ -316,23 +305,23 @@ mvmfs_secrets_get(struct mvmfs_secrets *s, const char *tenant,
 	} else {
 		if (sodium_base642bin(sealed, SEALED_MAX, b64, n, NULL, &slen,
 		    NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-		    slen < crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
-		    crypto_aead_xchacha20poly1305_ietf_ABYTES) {
+		    slen < NONCE_BYTES +
+		    TAG_BYTES) {
 			rc = mvm_error_set(e, EIO, "stored secrets of tenant "
 			    "\"%s\" are not valid base64 of a sealed box",
 			    tenant);
 			goto out;
 		}
-		plen = slen - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES -
-		    crypto_aead_xchacha20poly1305_ietf_ABYTES;
+		plen = slen - NONCE_BYTES -
+		    TAG_BYTES;
 		if ((plain = malloc(plen + 1)) == NULL) {
 			rc = mvm_error_set(e, ENOMEM, "out of memory");
 			goto out;
 		}
 		if (crypto_aead_xchacha20poly1305_ietf_decrypt(
 		    (unsigned char *)plain, NULL, NULL,
-		    sealed + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-		    slen - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+		    sealed + NONCE_BYTES,
+		    slen - NONCE_BYTES,
 		    (const unsigned char *)tenant, strlen(tenant), sealed,
 		    s->key) != 0) {
 			free(plain);

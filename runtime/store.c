@@ -1911,7 +1911,8 @@ mvm_store_meta_get(struct mvm_store *st, const char *key, char *buf,
 		goto out;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE) {
-		rc = mvm_error_set(e, ENOENT, "setting \"%s\" is not set", key);
+		/* An absent key is an answer, not a failure: e stays as it was. */
+		rc = -ENOENT;
 		goto out;
 	}
 	if (rc != SQLITE_ROW) {

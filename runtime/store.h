@@ -294,7 +294,8 @@ int	mvm_store_events_prune(struct mvm_store *st, size_t keep_count,
 /*
  * Settings (node id and the like) as text. get copies the value of `key`
  * with its NUL into buf of `size` bytes and returns its length: -ENOENT when
- * the key is not set; -ERANGE when buf is too small. set creates or replaces.
+ * the key is not set (an answer, not a failure: `e` is left untouched);
+ * -ERANGE when buf is too small. set creates or replaces.
  */
 int	mvm_store_meta_get(struct mvm_store *st, const char *key, char *buf,
 	    size_t size, struct mvm_error *e);
