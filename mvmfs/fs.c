@@ -68,6 +68,7 @@
 struct mvmfs_fs {
 	struct mvmfs_fs_deps	 d;
 	struct mvmfs_render_src	 src;
+	char			 accel_reason[256];	/* src.accel_reason */
 	struct mvmfs_nodes	*nodes;
 	struct mvmfs_scratches	*scratch;
 	pthread_mutex_t		 plock;		/* guards pollers, waiters */
@@ -2434,12 +2435,15 @@ mvmfs_fs_new(const struct mvmfs_fs_deps *deps, int workers,
 	/* Firecracker always runs on KVM; mvm-qemu chooses as the probe does. */
 	if (fs->src.vmm != NULL && strcmp(fs->src.vmm, "firecracker") == 0) {
 		fs->src.accel = "kvm";
+		fs->src.accel_reason = "firecracker always runs on KVM";
 	} else {
 		enum mvm_accel accel;
-		char why[256];
 
-		if (mvm_accel_probe(&accel, why, sizeof(why), NULL) == 0)
+		if (mvm_accel_probe(&accel, fs->accel_reason,
+		    sizeof(fs->accel_reason), NULL) == 0) {
 			fs->src.accel = mvm_accel_name(accel);
+			fs->src.accel_reason = fs->accel_reason;
+		}
 	}
 	pthread_mutex_init(&fs->plock, NULL);
 	pthread_mutex_init(&fs->olock, NULL);

@@ -388,6 +388,8 @@ view_node_info(const struct mvmfs_render_src *src, struct view *v,
 	if (sysinfo(&si) != 0)
 		memset(&si, 0, sizeof(si));
 	add_str(v, "accel", src->accel != NULL ? src->accel : "unknown");
+	add_str(v, "accel_reason", src->accel_reason != NULL ?
+	    src->accel_reason : "");
 	add_str(v, "arch", un.machine);
 	add_int(v, "cpus", cpus > 0 ? cpus : 0);
 	add_bool(v, "kvm", access("/dev/kvm", F_OK) == 0);

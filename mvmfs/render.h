@@ -57,6 +57,7 @@ struct mvmfs_render_src {
 	struct mvm_store *st;
 	const char	*vmm;	/* "mvm-qemu", "firecracker"; NULL: unknown */
 	const char	*accel;	/* "kvm" or "tcg"; NULL: unknown */
+	const char	*accel_reason;	/* why that one; NULL: none */
 };
 
 /*

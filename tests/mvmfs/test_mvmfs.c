@@ -340,6 +340,9 @@ Test(mvmfs, root_listing_and_views_have_truthful_sizes)
 	/* The accelerator is probed as mvm-qemu probes it, never unknown. */
 	cr_expect(contains("node/info", "accel=tcg") ||
 	    contains("node/info", "accel=kvm"));
+	cr_expect(contains("node/info", "accel_reason=") &&
+	    !contains("node/info", "accel_reason=\n"),
+	    "node/info says why it chose its accelerator");
 	cr_expect(contains("node/info.json", "\"node_id\""));
 	cr_expect(contains("status", "reconciled=never"));
 	cr_assert_eq(stat(P("node/info"), &st), 0);
