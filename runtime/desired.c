@@ -458,12 +458,13 @@ key_cmp(const void *a, const void *b)
 }
 
 /*
- * The ids are at base + i * stride for i in 0..n. Returns 0 when all are
+ * The ids are at offset `off` in each of the n elements of `array`, `stride`
+ * bytes apart (array may be NULL when n is 0). Returns 0 when all are
  * distinct, 1 with *first and *second set to a repeated pair, or -ENOMEM.
  */
 static int
-find_duplicate(const char *base, size_t stride, size_t n, size_t *first,
-    size_t *second)
+find_duplicate(const void *array, size_t off, size_t stride, size_t n,
+    size_t *first, size_t *second)
 {
 	struct key *k;
 	size_t i;
@@ -474,7 +475,7 @@ find_duplicate(const char *base, size_t stride, size_t n, size_t *first,
 	if ((k = calloc(n, sizeof(*k))) == NULL)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
-		k[i].id = base + i * stride;
+		k[i].id = (const char *)array + i * stride + off;
 		k[i].index = i;
 	}
 	qsort(k, n, sizeof(*k), key_cmp);
@@ -767,9 +768,8 @@ parse_pools(const cJSON *v, const char *path, struct mvm_desired_tenant *dt,
 			return rc;
 		i++;
 	}
-	rc = find_duplicate((const char *)dt->pools +
-	    offsetof(struct mvm_desired_pool, pool.id), sizeof(*dt->pools),
-	    dt->npools, &first, &second);
+	rc = find_duplicate(dt->pools, offsetof(struct mvm_desired_pool,
+	    pool.id), sizeof(*dt->pools), dt->npools, &first, &second);
 	if (rc < 0)
 		return mvm_error_set(e, -rc, "out of memory checking pool ids");
 	if (rc > 0) {
@@ -851,9 +851,8 @@ parse_tenants(const cJSON *v, struct mvm_desired *d, struct mvm_error *e)
 			return rc;
 		i++;
 	}
-	rc = find_duplicate((const char *)d->tenants +
-	    offsetof(struct mvm_desired_tenant, tenant.id), sizeof(*d->tenants),
-	    d->ntenants, &first, &second);
+	rc = find_duplicate(d->tenants, offsetof(struct mvm_desired_tenant,
+	    tenant.id), sizeof(*d->tenants), d->ntenants, &first, &second);
 	if (rc < 0)
 		return mvm_error_set(e, -rc, "out of memory checking tenant ids");
 	if (rc > 0)

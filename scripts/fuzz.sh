@@ -21,7 +21,8 @@ for h in "$dir"/fuzz/fuzz_*; do
 	corpus="fuzz/corpus/${name#fuzz_}"
 	work=$(mktemp -d)
 	[ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
-	if "$h" -max_total_time="$secs" -max_len=4096 -print_final_stats=1 "$work" >"$dir/$name.log" 2>&1; then
+	if "$h" -max_total_time="$secs" -max_len=4096 -print_final_stats=1 \
+	    -artifact_prefix="$dir/$name-" "$work" >"$dir/$name.log" 2>&1; then
 		echo "fuzz: $name ok ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$dir/$name.log" | awk '{print $2}') runs)"
 	else
 		echo "fuzz: $name FAILED"
