@@ -532,124 +532,81 @@ parse_network(const cJSON *v, const char *path, struct mvm_tenant *t,
 	return 0;
 }
 
+/* One unsigned member of an object whose members are all unsigned. */
+struct u32_field {
+	const char	*name;
+	bool		 required;
+	uint32_t	 lo, hi;
+	size_t		 offset;	/* of the uint32_t in the destination */
+};
+
+#define U32_OBJECT_MAX	8
+
+/*
+ * Parse `v`, an object of the members u[0..n), into the struct at `dst`;
+ * an absent optional member keeps the value already there.
+ */
 static int
-parse_quotas(const cJSON *v, const char *path, struct mvm_quota *q,
-    struct mvm_error *e)
+parse_u32_object(const cJSON *v, const char *path, const struct u32_field *u,
+    size_t n, void *dst, struct mvm_error *e)
 {
-	static const struct field f[] = {
-		{ "max_vcpus", true },
-		{ "max_mem_mib", true },
-		{ "max_running", true },
-		{ "max_warm", true },
-		{ "max_pools", true },
-		{ "max_instances_per_pool", true },
-		{ "max_disk_gib", true },
-	};
-	uint32_t *const dst[NELEM(f)] = {
-		&q->max_vcpus, &q->max_mem_mib, &q->max_running, &q->max_warm,
-		&q->max_pools, &q->max_instances_per_pool, &q->max_disk_gib,
-	};
-	const cJSON *found[NELEM(f)];
+	struct field f[U32_OBJECT_MAX];
+	const cJSON *found[U32_OBJECT_MAX];
 	char p[PATH_LEN];
 	size_t i;
 	int rc;
 
-	if ((rc = fields(v, path, f, NELEM(f), found, e)) != 0)
+	for (i = 0; i < n; i++)
+		f[i] = (struct field){ .name = u[i].name,
+		    .required = u[i].required };
+	if ((rc = fields(v, path, f, n, found, e)) != 0)
 		return rc;
-	for (i = 0; i < NELEM(f); i++) {
-		child(p, path, f[i].name);
-		if ((rc = get_u32(found[i], p, 0, UINT32_MAX, dst[i], e)) != 0)
+	for (i = 0; i < n; i++) {
+		if (found[i] == NULL)
+			continue;
+		child(p, path, u[i].name);
+		if ((rc = get_u32(found[i], p, u[i].lo, u[i].hi,
+		    (uint32_t *)((char *)dst + u[i].offset), e)) != 0)
 			return rc;
 	}
 	return 0;
 }
 
-static int
-parse_resources(const cJSON *v, const char *path, struct mvm_pool *pool,
-    struct mvm_error *e)
-{
-	static const struct field f[] = {
-		{ "vcpus", true },
-		{ "mem_mib", true },
-		{ "data_disk_mib", false },
-	};
-	const cJSON *found[NELEM(f)];
-	char p[PATH_LEN];
-	int rc;
+#define QUOTA(name)	{ #name, true, 0, UINT32_MAX, \
+			    offsetof(struct mvm_quota, name) }
+static const struct u32_field quota_fields[] = {
+	QUOTA(max_vcpus), QUOTA(max_mem_mib), QUOTA(max_running),
+	QUOTA(max_warm), QUOTA(max_pools), QUOTA(max_instances_per_pool),
+	QUOTA(max_disk_gib),
+};
 
-	if ((rc = fields(v, path, f, NELEM(f), found, e)) != 0)
-		return rc;
-	child(p, path, "vcpus");
-	if ((rc = get_u32(found[0], p, VCPUS_MIN, VCPUS_MAX, &pool->vcpus,
-	    e)) != 0)
-		return rc;
-	child(p, path, "mem_mib");
-	if ((rc = get_u32(found[1], p, MEM_MIB_MIN, MEM_MIB_MAX,
-	    &pool->mem_mib, e)) != 0)
-		return rc;
-	pool->data_disk_mib = 0;
-	child(p, path, "data_disk_mib");
-	if (found[2] != NULL && (rc = get_u32(found[2], p, 0, DISK_MIB_MAX,
-	    &pool->data_disk_mib, e)) != 0)
-		return rc;
-	return 0;
-}
+static const struct u32_field resource_fields[] = {
+	{ "vcpus", true, VCPUS_MIN, VCPUS_MAX,
+	    offsetof(struct mvm_pool, vcpus) },
+	{ "mem_mib", true, MEM_MIB_MIN, MEM_MIB_MAX,
+	    offsetof(struct mvm_pool, mem_mib) },
+	{ "data_disk_mib", false, 0, DISK_MIB_MAX,
+	    offsetof(struct mvm_pool, data_disk_mib) },
+};
 
-static int
-parse_counts(const cJSON *v, const char *path, struct mvm_counts *c,
-    struct mvm_error *e)
-{
-	static const struct field f[] = {
-		{ "running", true },
-		{ "warm", true },
-		{ "sleeping", true },
-	};
-	uint32_t *const dst[NELEM(f)] = { &c->running, &c->warm, &c->sleeping };
-	const cJSON *found[NELEM(f)];
-	char p[PATH_LEN];
-	size_t i;
-	int rc;
+#define COUNT(name)	{ #name, true, 0, COUNT_MAX, \
+			    offsetof(struct mvm_counts, name) }
+static const struct u32_field count_fields[] = {
+	COUNT(running), COUNT(warm), COUNT(sleeping),
+};
 
-	if ((rc = fields(v, path, f, NELEM(f), found, e)) != 0)
-		return rc;
-	for (i = 0; i < NELEM(f); i++) {
-		child(p, path, f[i].name);
-		if ((rc = get_u32(found[i], p, 0, COUNT_MAX, dst[i], e)) != 0)
-			return rc;
-	}
-	return 0;
-}
+/* Every policy field is optional: absent ones keep their defaults. */
+#define POLICY(name)	{ #name, false, 0, POLICY_SECONDS_MAX, \
+			    offsetof(struct mvm_runtime_policy, name) }
+static const struct u32_field policy_fields[] = {
+	POLICY(min_running_seconds), POLICY(min_warm_seconds),
+	POLICY(drain_timeout_seconds), POLICY(graceful_shutdown_seconds),
+};
 
-/* Fields absent keep the defaults already in *r. */
-static int
-parse_policy(const cJSON *v, const char *path, struct mvm_runtime_policy *r,
-    struct mvm_error *e)
-{
-	static const struct field f[] = {
-		{ "min_running_seconds", false },
-		{ "min_warm_seconds", false },
-		{ "drain_timeout_seconds", false },
-		{ "graceful_shutdown_seconds", false },
-	};
-	uint32_t *const dst[NELEM(f)] = {
-		&r->min_running_seconds, &r->min_warm_seconds,
-		&r->drain_timeout_seconds, &r->graceful_shutdown_seconds,
-	};
-	const cJSON *found[NELEM(f)];
-	char p[PATH_LEN];
-	size_t i;
-	int rc;
-
-	if ((rc = fields(v, path, f, NELEM(f), found, e)) != 0)
-		return rc;
-	for (i = 0; i < NELEM(f); i++) {
-		child(p, path, f[i].name);
-		if (found[i] != NULL && (rc = get_u32(found[i], p, 0,
-		    POLICY_SECONDS_MAX, dst[i], e)) != 0)
-			return rc;
-	}
-	return 0;
-}
+_Static_assert(NELEM(quota_fields) <= U32_OBJECT_MAX &&
+    NELEM(resource_fields) <= U32_OBJECT_MAX &&
+    NELEM(count_fields) <= U32_OBJECT_MAX &&
+    NELEM(policy_fields) <= U32_OBJECT_MAX, "raise U32_OBJECT_MAX");
 
 enum pool_field {
 	PF_POOL_ID, PF_FLAKE_REF, PF_PROFILE, PF_ROLE, PF_RESOURCES,
@@ -711,14 +668,18 @@ parse_pool(const cJSON *v, const char *path, const char *tenant,
 		dp->role = (enum mvm_desired_role)u;
 	}
 	child(p, path, "instance_resources");
-	if ((rc = parse_resources(found[PF_RESOURCES], p, pool, e)) != 0)
+	pool->data_disk_mib = 0;
+	if ((rc = parse_u32_object(found[PF_RESOURCES], p, resource_fields,
+	    NELEM(resource_fields), pool, e)) != 0)
 		return rc;
 	child(p, path, "desired_counts");
-	if ((rc = parse_counts(found[PF_COUNTS], p, &pool->desired, e)) != 0)
+	if ((rc = parse_u32_object(found[PF_COUNTS], p, count_fields,
+	    NELEM(count_fields), &pool->desired, e)) != 0)
 		return rc;
 	child(p, path, "runtime_policy");
 	if (found[PF_POLICY] != NULL &&
-	    (rc = parse_policy(found[PF_POLICY], p, &pool->runtime, e)) != 0)
+	    (rc = parse_u32_object(found[PF_POLICY], p, policy_fields,
+	    NELEM(policy_fields), &pool->runtime, e)) != 0)
 		return rc;
 	child(p, path, "seccomp_policy");
 	if (found[PF_SECCOMP] != NULL) {
@@ -809,7 +770,8 @@ parse_tenant(const cJSON *v, const char *path, struct mvm_desired_tenant *dt,
 	if ((rc = parse_network(found[1], p, &dt->tenant, e)) != 0)
 		return rc;
 	child(p, path, "quotas");
-	if ((rc = parse_quotas(found[2], p, &dt->tenant.quota, e)) != 0)
+	if ((rc = parse_u32_object(found[2], p, quota_fields,
+	    NELEM(quota_fields), &dt->tenant.quota, e)) != 0)
 		return rc;
 	child(p, path, "secrets_hash");
 	if (found[3] != NULL && !cJSON_IsNull(found[3])) {
