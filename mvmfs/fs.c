@@ -1540,7 +1540,12 @@ parse_state(const char *buf, size_t size, enum mvm_state *to, unsigned *flags,
 	return 0;
 }
 
-/* Validate, check quotas and queue a transition. */
+/*
+ * Validate, check quotas and queue a transition. The engine checks quotas
+ * again, atomically with recording the intent (that check is the one that
+ * counts); this early one only lets an O_NONBLOCK writer, whose write is
+ * answered before the transition runs, still get EDQUOT from write(2).
+ */
 static int
 write_state(struct mvmfs_fs *fs, fuse_req_t req, struct ofile *of,
     const char *buf, size_t size, struct mvm_error *e)
