@@ -28,6 +28,7 @@
 #include "fs.h"
 #include "names.h"
 #include "node.h"
+#include "objects.h"
 #include "quota.h"
 #include "render.h"
 #include "scratch.h"
@@ -1834,115 +1835,47 @@ op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	fuse_reply_err(req, 0);
 }
 
-/* The next free net_id of the node: the lowest one no tenant holds. */
-struct netids {
-	uint8_t used[4096 / 8];
-};
-
-static int
-netid_mark(const struct mvm_tenant *t, void *arg)
-{
-	struct netids *n = arg;
-
-	if (t->net_id < 4096)
-		n->used[t->net_id / 8] |= 1u << (t->net_id % 8);
-	return 0;
-}
-
 static int
 mkdir_tenant(struct mvmfs_fs *fs, fuse_req_t req, const char *name,
     struct mvm_error *e)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct netids n;
 	struct mvm_tenant t;
-	int rc, id;
+	int rc;
 
-	memset(&n, 0, sizeof(n));
-	if ((rc = mvm_store_tenant_list(fs->d.st, netid_mark, &n, e)) < 0)
-		return rc;
-	for (id = 0; id < 4096; id++)
-		if (!(n.used[id / 8] & (1u << (id % 8))))
-			break;
-	if (id == 4096)
-		return mvm_error_set(e, ENOSPC,
-		    "every net_id 0..4095 is taken; no tenant can be added");
 	mvm_tenant_init(&t);
 	snprintf(t.id, sizeof(t.id), "%s", name);
-	t.net_id = id;
 	t.uid = ctx->uid;
 	t.gid = ctx->gid;
-	t.created_at = time(NULL);
-	return mvm_store_tenant_create(fs->d.st, &t, e);
+	if ((rc = mvm_objects_free_net_id(fs->d.st, &t.net_id, e)) < 0)
+		return rc;
+	return mvm_objects_tenant_create(fs->d.st, &t, e);
 }
 
 static int
 mkdir_pool(struct mvmfs_fs *fs, const struct mvmfs_key *pk, const char *name,
     struct mvm_error *e)
 {
-	struct mvm_tenant t;
-	struct mvm_usage u;
-	struct mvm_quota_delta d;
 	struct mvm_pool p;
-	int rc;
 
-	/* The quota check and the insert in one transaction. */
-	if ((rc = mvm_store_begin(fs->d.st, e)) < 0)
-		return rc;
-	if ((rc = mvm_store_tenant_get(fs->d.st, pk->tenant, &t, e)) < 0 ||
-	    (rc = mvm_usage_tenant(fs->d.st, pk->tenant, NULL, &u, e)) < 0)
-		goto out;
-	mvm_quota_delta_pool_create(&d);
-	if ((rc = mvm_quota_check(&t.quota, &u, &d, NULL, e)) < 0)
-		goto out;
 	mvm_pool_init(&p);
 	snprintf(p.tenant, sizeof(p.tenant), "%s", pk->tenant);
 	snprintf(p.id, sizeof(p.id), "%s", name);
-	p.created_at = time(NULL);
-	rc = mvm_store_pool_create(fs->d.st, &p, e);
-out:
-	if (rc < 0) {
-		mvm_store_rollback(fs->d.st);
-		return rc;
-	}
-	return mvm_store_commit(fs->d.st, e);
+	return mvm_objects_pool_create(fs->d.st, &p, e);
 }
 
 static int
 mkdir_instance(struct mvmfs_fs *fs, const struct mvmfs_key *pk,
     const char *name, struct mvm_error *e)
 {
-	struct mvm_tenant t;
-	struct mvm_pool p;
-	struct mvm_usage u;
-	struct mvm_quota_delta d;
 	struct mvm_instance in;
-	int rc;
 
-	/* The quota check and the insert in one transaction. */
-	if ((rc = mvm_store_begin(fs->d.st, e)) < 0)
-		return rc;
-	if ((rc = mvm_store_tenant_get(fs->d.st, pk->tenant, &t, e)) < 0 ||
-	    (rc = mvm_store_pool_get(fs->d.st, pk->tenant, pk->pool, &p,
-	    e)) < 0 ||
-	    (rc = mvm_usage_tenant(fs->d.st, pk->tenant, pk->pool, &u, e)) < 0)
-		goto out;
-	mvm_quota_delta_instance_create(&d, &p);
-	if ((rc = mvm_quota_check(&t.quota, &u, &d, NULL, e)) < 0)
-		goto out;
 	memset(&in, 0, sizeof(in));
 	snprintf(in.tenant, sizeof(in.tenant), "%s", pk->tenant);
 	snprintf(in.pool, sizeof(in.pool), "%s", pk->pool);
 	snprintf(in.id, sizeof(in.id), "%s", name);
 	in.state = MVM_STATE_CREATED;
-	in.created_at = time(NULL);
-	rc = mvm_store_instance_create(fs->d.st, &in, e);
-out:
-	if (rc < 0) {
-		mvm_store_rollback(fs->d.st);
-		return rc;
-	}
-	return mvm_store_commit(fs->d.st, e);
+	return mvm_objects_instance_create(fs->d.st, &in, e);
 }
 
 static void

@@ -68,7 +68,6 @@ struct mvm_engine {
 	char			*run_dir;
 	char			*vmm_path;
 	char			*image_dir;
-	char			*cmdline;	/* kernel arguments of the image */
 	int			 boot_timeout_ms;
 	int			 api_timeout_ms;
 	int			 snapshot_timeout_ms;
@@ -351,6 +350,10 @@ vmm_died(struct mvm_engine *eng, const struct watch *w)
 	in.pid_start = 0;
 	in.entered_running_at = 0;
 	in.entered_warm_at = 0;
+	/* A guest that keeps crashing must reach the failure budget. */
+	in.failures++;
+	in.last_failure_at = now_s();
+	in.parked = false;
 	if (mvm_store_instance_update(eng->st, &in, NULL) < 0) {
 		mvm_store_rollback(eng->st);
 		return;
@@ -657,12 +660,44 @@ launch(struct job *j, struct mvm_error *e)
 	return rc;
 }
 
+static char *image_cmdline(const char *image_dir);
+
+/*
+ * The directory of pool p's image: the engine's image_dir for "", the
+ * reference itself when it is an absolute path, otherwise the reference
+ * under the directory that holds image_dir (images are siblings:
+ * /var/lib/mvm/images/default, /var/lib/mvm/images/web-2). A reference
+ * with a ".." component is refused (EINVAL).
+ */
+static int
+image_dir_of(const struct mvm_engine *eng, const struct mvm_pool *p,
+    char *buf, size_t len, struct mvm_error *e)
+{
+	const char *slash = strrchr(eng->image_dir, '/');
+	int base = slash != NULL ? (int)(slash - eng->image_dir) : 1;
+
+	if (strcmp(p->image, "..") == 0 || strncmp(p->image, "../", 3) == 0 ||
+	    strstr(p->image, "/../") != NULL ||
+	    (strlen(p->image) >= 3 &&
+	    strcmp(p->image + strlen(p->image) - 3, "/..") == 0))
+		return mvm_error_set(e, EINVAL, "image \"%s\" of pool %s "
+		    "leaves the image directory", p->image, p->id);
+	if ((p->image[0] == '\0' ? bufprintf(buf, len, "%s", eng->image_dir) :
+	    p->image[0] == '/' ? bufprintf(buf, len, "%s", p->image) :
+	    bufprintf(buf, len, "%.*s/%s", base, slash != NULL ?
+	    eng->image_dir : ".", p->image)) < 0)
+		return mvm_error_set(e, ENAMETOOLONG, "image path of pool %s "
+		    "is too long", p->id);
+	return 0;
+}
+
 static int
 do_start(struct job *j, struct mvm_error *e)
 {
 	struct mvm_engine *eng = j->eng;
 	char kernel[PATH_MAX_MVM], initrd[PATH_MAX_MVM], rootfs[PATH_MAX_MVM];
 	char args[1024], ip[16], gw[16], tap[16], mac[18];
+	char dir[PATH_MAX_MVM], *cmdline;
 	uint8_t macb[6];
 	struct mvm_fc_machine m = { .vcpu_count = j->pool.vcpus,
 	    .mem_size_mib = j->pool.mem_mib };
@@ -670,13 +705,21 @@ do_start(struct job *j, struct mvm_error *e)
 	struct mvm_fc_drive d;
 	int rc;
 
-	bufprintf(kernel, sizeof(kernel), "%s/vmlinuz", eng->image_dir);
-	bufprintf(initrd, sizeof(initrd), "%s/initrd", eng->image_dir);
-	bufprintf(rootfs, sizeof(rootfs), "%s/rootfs.ext4", eng->image_dir);
+	if ((rc = image_dir_of(eng, &j->pool, dir, sizeof(dir), e)) < 0)
+		return rc;
+	if (!file_exists(dir))
+		return mvm_error_set(e, ENOENT, "image \"%s\" of pool %s has "
+		    "no directory %s", j->pool.image, j->pool.id, dir);
+	if ((cmdline = image_cmdline(dir)) == NULL)
+		return mvm_error_set(e, ENOMEM, "out of memory");
+	bufprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
+	bufprintf(initrd, sizeof(initrd), "%s/initrd", dir);
+	bufprintf(rootfs, sizeof(rootfs), "%s/rootfs.ext4", dir);
 	mvm_net_format_ip(mvm_net_addr(j->tenant.net_id, j->in.ip_offset), ip);
 	mvm_net_format_ip(mvm_net_gateway(j->tenant.net_id), gw);
 	bufprintf(args, sizeof(args), "%s mvm.ip=%s/24 mvm.gw=%s mvm.id=%s",
-	    eng->cmdline, ip, gw, j->in.id);
+	    cmdline, ip, gw, j->in.id);
+	free(cmdline);
 
 	rc = launch(j, e);
 	if (rc < 0)
@@ -992,8 +1035,14 @@ mvm_engine_transition(struct mvm_engine *eng, const char *tenant,
 	rc = mvm_fsm_check(from, to, &op, e);
 	if (rc < 0 || op == MVM_OP_NONE)
 		return rc;
+	if ((flags & MVM_ENGINE_PROVISION) && (from != MVM_STATE_RUNNING ||
+	    (to != MVM_STATE_WARM && to != MVM_STATE_SLEEPING) ||
+	    now_s() - j.in.entered_running_at >=
+	    (int64_t)j.pool.runtime.min_running_seconds))
+		return mvm_error_set(e, EINVAL, "instance %s is not a freshly "
+		    "booted one to provision as %s", id, mvm_state_name(to));
 	rc = mvm_fsm_eligible(&j.in, to, &j.pool.runtime, now_s(),
-	    (flags & MVM_ENGINE_FORCE) != 0, e);
+	    (flags & (MVM_ENGINE_FORCE | MVM_ENGINE_PROVISION)) != 0, e);
 	if (rc < 0)
 		return rc;
 
@@ -1059,6 +1108,9 @@ mvm_engine_transition(struct mvm_engine *eng, const char *tenant,
 		settle_failure(&j, from);
 		bufprintf(j.in.reason, sizeof(j.in.reason), "%s failed: %s",
 		    mvm_op_name(op), e != NULL ? e->msg : strerror(-rc));
+		j.in.failures++;
+		j.in.last_failure_at = now_s();
+		j.in.parked = false;
 		if (job_finish(&j, &fe) == 0)
 			event(eng, &j.in, "instance.failed",
 			    "%s -> %s failed, now %s: %s", mvm_state_name(from),
@@ -1072,6 +1124,14 @@ mvm_engine_transition(struct mvm_engine *eng, const char *tenant,
 	if (op == MVM_OP_RESUMING || op == MVM_OP_STARTING ||
 	    op == MVM_OP_WAKING)
 		j.in.reason[0] = '\0';
+	j.in.failures = 0;
+	j.in.last_failure_at = 0;
+	if (!(flags & MVM_ENGINE_PARK))
+		j.in.parked = false;
+	else if (!j.in.parked) {
+		j.in.parked = true;
+		j.in.parked_from = from;
+	}
 	rc = job_finish(&j, e);
 	if (rc == 0)
 		event(eng, &j.in, "instance.state", "%s -> %s in %lld ms",
@@ -1260,6 +1320,7 @@ recover_instance(struct mvm_engine *eng, const struct mvm_instance *rec)
 	bufprintf(in.reason, sizeof(in.reason),
 	    "VMM process %d was gone when mvm started", (int)in.pid);
 	set_state(&in, MVM_STATE_STOPPED);
+	in.parked = false;
 	if (mvm_store_instance_update(eng->st, &in, NULL) < 0)
 		return 0;
 	event(eng, &in, "instance.died", "%s", in.reason);
@@ -1375,9 +1436,8 @@ mvm_engine_open(const struct mvm_engine_config *cfg, struct mvm_store *st,
 		rc = mvm_error_set(e, ENOMEM, "out of memory");
 		goto fail;
 	}
-	eng->cmdline = image_cmdline(eng->image_dir);
 	eng->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (eng->cmdline == NULL || eng->wakefd < 0) {
+	if (eng->wakefd < 0) {
 		rc = mvm_error_set(e, errno ? errno : ENOMEM,
 		    "cannot set up the engine: %s", strerror(errno));
 		goto fail;
@@ -1425,6 +1485,5 @@ mvm_engine_close(struct mvm_engine *eng)
 	free(eng->run_dir);
 	free(eng->vmm_path);
 	free(eng->image_dir);
-	free(eng->cmdline);
 	free(eng);
 }

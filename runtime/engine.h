@@ -47,6 +47,20 @@ struct mvm_engine_config {
 
 /* Flags for mvm_engine_transition. */
 #define MVM_ENGINE_FORCE	0x1	/* override minimum runtime (audited) */
+/*
+ * The reconciler provisions a warm or sleeping instance by booting it and
+ * parking it straight away: minimum runtime does not apply to the second
+ * move, since the instance never served. Refused (-EINVAL) unless the
+ * instance has been running for less than its pool's min_running_seconds
+ * and the move is to warm or sleeping.
+ */
+#define MVM_ENGINE_PROVISION	0x2
+/*
+ * The sleep policy moves an idle instance colder: on success the instance
+ * is marked parked (model.h) and keeps the slot it was parked from. Every
+ * transition without this flag clears the mark.
+ */
+#define MVM_ENGINE_PARK		0x4
 
 /*
  * Open the engine over an open store (which stays owned by the caller and
@@ -68,7 +82,11 @@ void mvm_engine_close(struct mvm_engine *eng);
  * a tenant quota would be exceeded (checked atomically with recording the
  * intent, in-flight transitions counted); -EBUSY another transition of it
  * is in progress; -EIO the VMM or guest failed (the instance is left in a
- * true state, said in e).
+ * true state, said in e). A failure adds one to the instance's `failures`
+ * and sets last_failure_at; a success sets failures to 0. So does a VMM
+ * that dies on its own (a crash loop counts against the failure budget).
+ * Moving to the state the instance is in is a no-op success that changes
+ * nothing, the parked mark included.
  */
 int mvm_engine_transition(struct mvm_engine *eng, const char *tenant,
     const char *pool, const char *id, enum mvm_state to, unsigned flags,

@@ -123,6 +123,16 @@ struct mvm_instance {
 	int32_t		pid;		/* VMM process, 0 when none */
 	uint64_t	pid_start;	/* its start time (/proc/<pid>/stat field 22) */
 	char		reason[MVM_REASON_MAX + 1];	/* why it last stopped */
+	uint32_t	failures;	/* failed moves since the last success */
+	int64_t		last_failure_at; /* 0 when it never failed */
+	/*
+	 * Set when the sleep policy moved the instance colder because it was
+	 * idle: it still fills the slot of parked_from (running or warm) in
+	 * its pool's desired counts, so the reconciler does not undo the
+	 * policy. Any other transition clears it.
+	 */
+	bool		parked;
+	enum mvm_state	parked_from;	/* valid when parked */
 	uint64_t	revision;	/* bumped by the store on every update */
 };
 

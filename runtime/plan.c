@@ -233,6 +233,15 @@ classify(struct ctx *c, const struct mvm_plan_member *m,
 				c->have[slot]++;
 			continue;
 		}
+		/* Parked by the sleep policy: holds its old slot, if wanted. */
+		if (in->parked && (slot = slot_of(in->parked_from)) >= 0 &&
+		    c->have[slot] < c->want[slot] &&
+		    (in->state == MVM_STATE_WARM ||
+		    in->state == MVM_STATE_SLEEPING)) {
+			s->parked++;
+			c->have[slot]++;
+			continue;
+		}
 		switch (in->state) {
 		case MVM_STATE_RUNNING:
 			w->bucket = B_RUNNING;
@@ -695,10 +704,11 @@ mvm_plan_summary_format(const struct mvm_plan_summary *s, char *buf,
     size_t len)
 {
 	return snprintf(buf, len, "converged=%s running=%u/%u warm=%u/%u "
-	    "sleeping=%u/%u busy=%u failed=%u steps=%zu deferred=%zu "
-	    "next_at=%lld", s->converged ? "yes" : "no",
+	    "sleeping=%u/%u busy=%u parked=%u failed=%u steps=%zu "
+	    "deferred=%zu next_at=%lld", s->converged ? "yes" : "no",
 	    s->states[MVM_STATE_RUNNING], s->desired.running,
 	    s->states[MVM_STATE_WARM], s->desired.warm,
 	    s->states[MVM_STATE_SLEEPING], s->desired.sleeping, s->busy,
-	    s->failed, s->steps, s->deferred, (long long)s->next_at);
+	    s->parked, s->failed, s->steps, s->deferred,
+	    (long long)s->next_at);
 }

@@ -15,6 +15,13 @@
  *    the state that operation leads to (waking counts as running) and is
  *    never touched. A destroying or destroyed instance is not counted.
  *
+ *    A parked instance (model.h: the sleep policy moved it colder because
+ *    it was idle) with no operation in progress, in warm or sleeping,
+ *    counts in the state it was parked from and is never touched, as long
+ *    as that state's count wants it (members in the order given; parked
+ *    ones beyond the count are planned like any other, by their true
+ *    state). So the reconciler does not wake what the policy put to sleep.
+ *
  * 2. Failure counts concern boots, so they matter for instances in stopped
  *    or created (the engine leaves an instance whose move failed in
  *    stopped). One whose count has reached the failure budget is "failed
@@ -139,6 +146,7 @@ struct mvm_plan_summary {
 	struct mvm_counts desired;
 	uint32_t	states[MVM_STATE_COUNT]; /* records by current state */
 	uint32_t	busy;		/* with an operation in progress */
+	uint32_t	parked;		/* holding a warmer slot (rule 1) */
 	uint32_t	failed;		/* failed out (rule 2) */
 	uint32_t	failed_holding;	/* slots left empty by them */
 	size_t		steps;
@@ -193,8 +201,8 @@ const char *mvm_plan_action_name(enum mvm_plan_action a);
 
 /*
  * Write the summary as a pool's `status` shows it, one line:
- * "converged=no running=2/3 warm=1/1 sleeping=0/1 busy=0 failed=0 steps=2
- * deferred=1 next_at=1700000000". Returns the length it needed (as
+ * "converged=no running=2/3 warm=1/1 sleeping=0/1 busy=0 parked=0 failed=0
+ * steps=2 deferred=1 next_at=1700000000". Returns the length it needed (as
  * snprintf does; the text is cut to fit `len`).
  */
 int mvm_plan_summary_format(const struct mvm_plan_summary *s, char *buf,

@@ -122,6 +122,15 @@ static const char *const migrations[] = {
 	"  key TEXT NOT NULL PRIMARY KEY,"
 	"  value TEXT NOT NULL"
 	") STRICT;",
+	/* 1 -> 2: failure history and parking, for the reconciler. */
+	"ALTER TABLE instances ADD COLUMN failures INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (failures >= 0);"
+	"ALTER TABLE instances ADD COLUMN last_failure_at INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"ALTER TABLE instances ADD COLUMN parked INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (parked IN (0, 1));"
+	"ALTER TABLE instances ADD COLUMN parked_from INTEGER NOT NULL"
+	"  DEFAULT 0 CHECK (parked_from BETWEEN 0 AND 5);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -204,9 +213,9 @@ static const struct column pool_cols[] = {
 
 #define INSTANCE_COLS "tenant, pool, id, state, op, created_at, " \
 	"entered_running_at, entered_warm_at, ip_offset, pid, pid_start, " \
-	"reason, revision"
+	"reason, failures, last_failure_at, parked, parked_from, revision"
 #define INSTANCE_PARAMS "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, " \
-	"?12, ?13"
+	"?12, ?13, ?14, ?15, ?16, ?17"
 static const struct column instance_cols[] = {
 	COL(COL_TEXT, struct mvm_instance, tenant),
 	COL(COL_TEXT, struct mvm_instance, pool),
@@ -220,6 +229,10 @@ static const struct column instance_cols[] = {
 	COL(COL_I32, struct mvm_instance, pid),
 	COL(COL_U64, struct mvm_instance, pid_start),
 	COL(COL_TEXT, struct mvm_instance, reason),
+	COL(COL_U32, struct mvm_instance, failures),
+	COL(COL_I64, struct mvm_instance, last_failure_at),
+	COL(COL_BOOL, struct mvm_instance, parked),
+	COL(COL_STATE, struct mvm_instance, parked_from),
 	COL(COL_U64, struct mvm_instance, revision),
 };
 
@@ -341,7 +354,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " WHERE tenant = ?1 AND pool = ?2 AND id = ?3",
 	[ST_INSTANCE_UPDATE] = "UPDATE instances SET (" INSTANCE_COLS ") = ("
 	    INSTANCE_PARAMS ") WHERE tenant = ?1 AND pool = ?2 AND id = ?3"
-	    " AND revision = ?14",
+	    " AND revision = ?18",
 	[ST_INSTANCE_DELETE] = "DELETE FROM instances"
 	    " WHERE tenant = ?1 AND pool = ?2 AND id = ?3",
 	[ST_INSTANCE_LIST] = "SELECT " INSTANCE_COLS " FROM instances"

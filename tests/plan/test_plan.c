@@ -190,12 +190,12 @@ Test(plan, scale_up_from_empty)
 	cr_assert_not(w.pl.summary.converged);
 	mvm_plan_summary_format(&w.pl.summary, line, sizeof(line));
 	cr_assert_str_eq(line, "converged=no running=0/3 warm=0/1 "
-	    "sleeping=0/1 busy=0 failed=0 steps=5 deferred=0 next_at=0");
+	    "sleeping=0/1 busy=0 parked=0 failed=0 steps=5 deferred=0 next_at=0");
 	apply(&w);
 	assert_converged(&w);
 	mvm_plan_summary_format(&w.pl.summary, line, sizeof(line));
 	cr_assert_str_eq(line, "converged=yes running=3/3 warm=1/1 "
-	    "sleeping=1/1 busy=0 failed=0 steps=0 deferred=0 next_at=0");
+	    "sleeping=1/1 busy=0 parked=0 failed=0 steps=0 deferred=0 next_at=0");
 	mvm_plan_free(&w.pl);
 }
 
@@ -429,6 +429,42 @@ Test(plan, busy_instances_count_at_their_target_and_are_left_alone)
 	plan(&w);
 	cr_assert_eq(w.pl.nsteps, 0);
 	cr_assert_not(w.pl.summary.converged, "busy instances are pending");
+	mvm_plan_free(&w.pl);
+}
+
+Test(plan, parked_instances_hold_their_slot_within_the_counts)
+{
+	struct world w;
+	struct mvm_instance *in;
+
+	world_init(&w, 2, 0, 0);
+	/* The sleep policy parked p1 (was running) in warm, p2 in sleeping. */
+	in = add(&w, "p1", MVM_STATE_WARM, T0 - 100);
+	in->parked = true;
+	in->parked_from = MVM_STATE_RUNNING;
+	in = add(&w, "p2", MVM_STATE_SLEEPING, T0 - 100);
+	in->parked = true;
+	in->parked_from = MVM_STATE_RUNNING;
+	plan(&w);
+	cr_assert_eq(w.pl.nsteps, 0, "parked instances were moved: %s %s",
+	    w.pl.nsteps ? w.pl.steps[0].instance : "",
+	    w.pl.nsteps ? mvm_plan_action_name(w.pl.steps[0].action) : "");
+	cr_assert(w.pl.summary.converged);
+	cr_assert_eq(w.pl.summary.parked, 2);
+
+	/* Scaled down to one: the second parked one is surplus and stops. */
+	w.p.desired.running = 1;
+	plan(&w);
+	cr_assert_eq(w.pl.nsteps, 1);
+	assert_step(&w, 0, "p2", MVM_PLAN_STOP, MVM_STATE_STOPPED);
+	cr_assert_eq(w.pl.summary.parked, 1);
+
+	/* Unparked (an operator woke it elsewhere): planned by true state. */
+	w.p.desired.running = 2;
+	w.in[0].parked = false;
+	plan(&w);
+	cr_assert_eq(w.pl.nsteps, 1);
+	assert_step(&w, 0, "p1", MVM_PLAN_RESUME, MVM_STATE_RUNNING);
 	mvm_plan_free(&w.pl);
 }
 
