@@ -24,6 +24,7 @@
 #include "accel.h"
 #include "config.h"
 #include "defer.h"
+#include "desired.h"
 #include "doc.h"
 #include "fs.h"
 #include "names.h"
@@ -73,10 +74,14 @@ struct mvmfs_fs {
 	struct mvmfs_nodes	*nodes;
 	struct mvmfs_scratches	*scratch;
 	pthread_mutex_t		 plock;		/* guards pollers, waiters */
+	uint64_t		 changes;	/* events seen, for op_poll */
 	struct poller		*pollers;
 	struct waiter		*waiters;
 	pthread_mutex_t		 olock;		/* guards open_files */
 	struct ofile		*open_files;	/* freed at shutdown */
+	pthread_mutex_t		 rlock;		/* guards report */
+	struct mvm_reconcile_report report;	/* of the last /mvm/desired */
+	bool			 have_report;
 	struct mvmfs_workers	*workers;	/* transitions */
 	struct mvmfs_workers	*notifier;	/* entry invalidations */
 	pthread_rwlock_t	 slock;		/* guards se; read to use it */
@@ -147,6 +152,7 @@ static const struct child root_children[] = {
 };
 
 static const struct child node_children[] = {
+	{ "desired", MVMFS_NODE_EXPORT, false },
 	{ "info", MVMFS_NODE_INFO, false },
 	{ "info.json", MVMFS_NODE_INFO, true },
 	{ "metrics", MVMFS_NODE_METRICS, false },
@@ -193,7 +199,7 @@ static const struct child instance_children[] = {
 
 static const char node_ctl_help[] = "prune-events\n";
 static const char tenant_ctl_help[] = "rotate-secrets\n";
-static const char pool_ctl_help[] = "";
+static const char pool_ctl_help[] = "retry\n";
 
 /* The fixed children of a directory kind; NULL for a non-directory. */
 static const struct child *
@@ -553,8 +559,6 @@ view_of(enum mvmfs_kind k)
 		return MVMFS_VIEW_NODE_STATS;
 	case MVMFS_NODE_METRICS:
 		return MVMFS_VIEW_NODE_METRICS;
-	case MVMFS_NODE_STATUS:
-		return MVMFS_VIEW_NODE_STATUS;
 	case MVMFS_TENANT_STATUS:
 		return MVMFS_VIEW_TENANT_STATUS;
 	case MVMFS_POOL_STATUS:
@@ -607,6 +611,100 @@ desired_text(struct mvmfs_fs *fs, char **out, size_t *len,
 	return rc;
 }
 
+/* /mvm/status: the report of the last /mvm/desired, brought up to date. */
+static int
+status_text(struct mvmfs_fs *fs, char **out, size_t *len,
+    struct mvm_error *e)
+{
+	struct mvm_reconcile_report empty;
+	int rc;
+
+	memset(&empty, 0, sizeof(empty));
+	if (fs->d.rec == NULL)
+		return dup_text("{}\n", 3, out, len);
+	pthread_mutex_lock(&fs->rlock);
+	if (fs->have_report)
+		mvm_reconcile_report_update(fs->d.rec, &fs->report);
+	rc = mvm_reconcile_report_json(fs->d.rec, fs->have_report ?
+	    &fs->report : &empty, out, len);
+	pthread_mutex_unlock(&fs->rlock);
+	if (rc < 0)
+		return mvm_error_set(e, -rc, "cannot render the report");
+	return 0;
+}
+
+struct node_objects {
+	struct mvm_tenant	*t;
+	size_t			 nt, tcap;
+	struct mvm_pool		*p;
+	size_t			 np, pcap;
+};
+
+static int
+collect_tenant(const struct mvm_tenant *t, void *arg)
+{
+	struct node_objects *o = arg;
+	void *nv;
+
+	if (o->nt == o->tcap) {
+		o->tcap = o->tcap ? o->tcap * 2 : 16;
+		if ((nv = realloc(o->t, o->tcap * sizeof(*o->t))) == NULL)
+			return -ENOMEM;
+		o->t = nv;
+	}
+	o->t[o->nt++] = *t;
+	return 0;
+}
+
+static int
+collect_pool(const struct mvm_pool *p, void *arg)
+{
+	struct node_objects *o = arg;
+	void *nv;
+
+	if (o->np == o->pcap) {
+		o->pcap = o->pcap ? o->pcap * 2 : 16;
+		if ((nv = realloc(o->p, o->pcap * sizeof(*o->p))) == NULL)
+			return -ENOMEM;
+		o->p = nv;
+	}
+	o->p[o->np++] = *p;
+	return 0;
+}
+
+/* /mvm/node/desired: every tenant and pool of the node as a document. */
+static int
+export_text(struct mvmfs_fs *fs, char **out, size_t *len,
+    struct mvm_error *e)
+{
+	struct node_objects o = { 0 };
+	struct mvm_desired *d = NULL;
+	char node_id[MVM_DESIRED_NODE_ID_MAX + 1];
+	int rc;
+
+	rc = mvm_store_meta_get(fs->d.st, "node_id", node_id,
+	    sizeof(node_id), e);
+	if (rc == -ENOENT || rc == -ERANGE)
+		snprintf(node_id, sizeof(node_id), "%s",
+		    MVM_DESIRED_NODE_ID_DEFAULT);
+	else if (rc < 0)
+		goto out;
+	if ((rc = mvm_store_tenant_list(fs->d.st, collect_tenant, &o,
+	    e)) < 0 ||
+	    (rc = mvm_store_pool_list(fs->d.st, NULL, collect_pool, &o,
+	    e)) < 0 ||
+	    (rc = mvm_desired_from_node(node_id, o.t, o.nt, o.p, o.np, &d,
+	    e)) < 0)
+		goto out;
+	if ((rc = mvm_desired_render(d, out, len)) < 0)
+		mvm_error_set(e, -rc, "cannot render the node's document");
+out:
+	mvm_desired_free(d);
+	free(o.t);
+	free(o.p);
+	return rc < 0 ? rc : 0;
+}
+
 /*
  * Render the content of file `k` into a new buffer (*out, freed by the
  * caller). Streams have no content. Returns 0 or a negative errno.
@@ -623,6 +721,10 @@ content(struct mvmfs_fs *fs, const struct mvmfs_key *k, char **out,
 
 	*out = NULL;
 	*len = 0;
+	if (k->kind == MVMFS_NODE_STATUS)
+		return status_text(fs, out, len, e);
+	if (k->kind == MVMFS_NODE_EXPORT)
+		return export_text(fs, out, len, e);
 	if ((v = view_of(k->kind)) >= 0)
 		return mvmfs_render(&fs->src, v, k->tenant, k->pool,
 		    k->instance, k->json, out, len, e);
@@ -1583,6 +1685,36 @@ write_state(struct mvmfs_fs *fs, fuse_req_t req, struct ofile *of,
 	return job_queue(fs, k, false, to, flags, size, req);
 }
 
+/* Ask the reconciler for a pass over a pool (NULL: the tenant's). */
+static void
+kick(struct mvmfs_fs *fs, const char *tenant, const char *pool)
+{
+	if (fs->d.rec != NULL)
+		mvm_reconcile_kick(fs->d.rec, tenant, pool);
+}
+
+/* Instance ids collected from a store listing. */
+struct ids {
+	char	(*v)[MVM_ID_MAX + 1];
+	size_t	 n, cap;
+};
+
+static int
+collect_id(const struct mvm_instance *in, void *arg)
+{
+	struct ids *ids = arg;
+	void *nv;
+
+	if (ids->n == ids->cap) {
+		ids->cap = ids->cap ? ids->cap * 2 : 16;
+		if ((nv = realloc(ids->v, ids->cap * sizeof(*ids->v))) == NULL)
+			return -ENOMEM;
+		ids->v = nv;
+	}
+	memcpy(ids->v[ids->n++], in->id, sizeof(*ids->v));
+	return 0;
+}
+
 static int
 write_pool_desired(struct mvmfs_fs *fs, const struct mvmfs_key *k,
     const char *buf, size_t size, struct mvm_error *e)
@@ -1597,11 +1729,53 @@ write_pool_desired(struct mvmfs_fs *fs, const struct mvmfs_key *k,
 		if ((rc = mvm_config_counts_parse(buf, size, &p.desired,
 		    e)) < 0)
 			return rc;
+		p.managed = true;
 		if ((rc = mvm_store_pool_update(fs->d.st, &p, e)) != -ESTALE)
 			break;
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		audit(fs, k, "pool.desired");
+		kick(fs, k->tenant, k->pool);
+	}
+	return rc;
+}
+
+/*
+ * The pool's `retry`: forget the failures of its instances, so that those
+ * the planner left failed out are started again, and pass the pool.
+ */
+static int
+pool_retry(struct mvmfs_fs *fs, const struct mvmfs_key *k,
+    struct mvm_error *e)
+{
+	struct ids ids = { 0 };
+	struct mvm_instance in;
+	size_t i;
+	int rc, tries;
+
+	if ((rc = mvm_store_instance_list(fs->d.st, k->tenant, k->pool,
+	    collect_id, &ids, e)) < 0)
+		goto out;
+	for (i = 0; i < ids.n; i++) {
+		for (tries = 0; tries < 5; tries++) {
+			if ((rc = mvm_store_instance_get(fs->d.st, k->tenant,
+			    k->pool, ids.v[i], &in, e)) < 0 ||
+			    in.failures == 0)
+				break;
+			in.failures = 0;
+			in.last_failure_at = 0;
+			if ((rc = mvm_store_instance_update(fs->d.st, &in,
+			    e)) != -ESTALE)
+				break;
+		}
+		if (rc < 0 && rc != -ENOENT)
+			goto out;
+	}
+	rc = 0;
+	audit(fs, k, "pool.retry");
+	kick(fs, k->tenant, k->pool);
+out:
+	free(ids.v);
 	return rc;
 }
 
@@ -1610,7 +1784,7 @@ static const char *
 ctl_command(const struct mvmfs_key *k, const char *line, size_t len)
 {
 	const char *cmd = k->kind == MVMFS_NODE_CTL ? "prune-events" :
-	    k->kind == MVMFS_TENANT_CTL ? "rotate-secrets" : NULL;
+	    k->kind == MVMFS_TENANT_CTL ? "rotate-secrets" : "retry";
 
 	if (cmd != NULL && len == strlen(cmd) && memcmp(line, cmd, len) == 0)
 		return cmd;
@@ -1630,9 +1804,6 @@ write_ctl(struct mvmfs_fs *fs, const struct mvmfs_key *k, const char *buf,
 	int rc = 0;
 	bool run;
 
-	if (k->kind == MVMFS_POOL_CTL)
-		return mvm_error_set(e, EINVAL,
-		    "pool ctl accepts no commands yet");
 	for (run = false; ; run = true) {
 		for (p = buf; p < end && rc >= 0; p = nl < end ? nl + 1 : end) {
 			if ((nl = memchr(p, '\n', end - p)) == NULL)
@@ -1644,16 +1815,20 @@ write_ctl(struct mvmfs_fs *fs, const struct mvmfs_key *k, const char *buf,
 				    (int)(len > 64 ? 64 : len), p,
 				    k->kind == MVMFS_NODE_CTL ?
 				    "the node accepts prune-events" :
-				    "a tenant accepts rotate-secrets");
+				    k->kind == MVMFS_TENANT_CTL ?
+				    "a tenant accepts rotate-secrets" :
+				    "a pool accepts retry");
 			if (!run)
 				continue;
 			if (k->kind == MVMFS_NODE_CTL)
 				rc = mvm_store_events_prune(fs->d.st,
 				    PRUNE_KEEP_COUNT, PRUNE_KEEP_AGE_MS,
 				    now_ms(), e);
-			else
+			else if (k->kind == MVMFS_TENANT_CTL)
 				rc = mvmfs_secrets_rotate(fs->d.secrets,
 				    k->tenant, e);
+			else
+				rc = pool_retry(fs, k, e);
 		}
 		if (run || rc < 0)
 			break;
@@ -1720,6 +1895,47 @@ fail:
 	fuse_reply_err(req, -rc);
 }
 
+/*
+ * Validate the fleet document text[0..len), keep its exact bytes, and have
+ * the reconciler apply it. Nothing is kept or changed when it does not
+ * validate (EINVAL, with the JSON path in e). Tenants the document
+ * creates are owned by root: only root may write /mvm/desired (0600).
+ */
+static int
+apply_desired(struct mvmfs_fs *fs, const char *text, size_t len,
+    struct mvm_error *e)
+{
+	struct mvm_reconcile_report rep;
+	struct mvm_desired *d = NULL;
+	char *copy = NULL;
+	int rc;
+
+	memset(&rep, 0, sizeof(rep));
+	if ((rc = mvm_desired_parse(text, len, &d, e)) < 0)
+		return rc;
+	if ((copy = strndup(text, len)) == NULL) {
+		rc = mvm_error_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = mvm_store_meta_set(fs->d.st, "desired", copy, e)) < 0)
+		goto out;
+	if (fs->d.rec == NULL)
+		goto out;
+	if ((rc = mvm_reconcile_apply(fs->d.rec, d, 0, 0, 0, &rep, e)) < 0)
+		goto out;
+	pthread_mutex_lock(&fs->rlock);
+	mvm_reconcile_report_free(&fs->report);
+	fs->report = rep;
+	fs->have_report = true;
+	pthread_mutex_unlock(&fs->rlock);
+	memset(&rep, 0, sizeof(rep));
+out:
+	mvm_reconcile_report_free(&rep);
+	mvm_desired_free(d);
+	free(copy);
+	return rc;
+}
+
 /* Apply the document `doc` to the file `k`. */
 static int
 commit(struct mvmfs_fs *fs, const struct mvmfs_key *k, struct mvmfs_doc *doc,
@@ -1728,7 +1944,6 @@ commit(struct mvmfs_fs *fs, const struct mvmfs_key *k, struct mvmfs_doc *doc,
 	struct mvm_tenant t;
 	struct mvm_pool p;
 	const char *text;
-	char *copy;
 	size_t len;
 	uint32_t uid = 0, gid = 0;
 	int rc, tries;
@@ -1750,6 +1965,9 @@ commit(struct mvmfs_fs *fs, const struct mvmfs_key *k, struct mvmfs_doc *doc,
 		/* The kernel caches directory owners; see the top. */
 		if (rc == 0 && (t.uid != uid || t.gid != gid))
 			inval_tenant_attrs(fs, k->tenant);
+		/* New quotas may let deferred steps go. */
+		if (rc == 0)
+			kick(fs, k->tenant, NULL);
 		break;
 	case MVMFS_POOL_CONFIG:
 		for (tries = 0; tries < 5; tries++) {
@@ -1761,6 +1979,8 @@ commit(struct mvmfs_fs *fs, const struct mvmfs_key *k, struct mvmfs_doc *doc,
 			    e)) != -ESTALE)
 				break;
 		}
+		if (rc == 0)
+			kick(fs, k->tenant, k->pool);
 		break;
 	case MVMFS_TENANT_SECRETS:
 		if ((rc = mvmfs_doc_text(doc, &text, &len, e)) < 0)
@@ -1771,13 +1991,8 @@ commit(struct mvmfs_fs *fs, const struct mvmfs_key *k, struct mvmfs_doc *doc,
 	case MVMFS_NODE_DESIRED:
 		if ((rc = mvmfs_doc_text(doc, &text, &len, e)) < 0)
 			return rc;
-		if (memchr(text, '\0', len) != NULL)
-			return mvm_error_set(e, EINVAL,
-			    "the desired document contains a NUL byte");
-		if ((copy = strndup(text, len)) == NULL)
-			return -ENOMEM;
-		rc = mvm_store_meta_set(fs->d.st, "desired", copy, e);
-		free(copy);
+		if ((rc = apply_desired(fs, text, len, e)) < 0)
+			return rc;
 		break;
 	default:
 		return -EINVAL;
@@ -2251,6 +2466,7 @@ on_change(void *arg, const struct mvm_event *ev)
 	struct poller **pp, *p, *woken = NULL;
 
 	pthread_mutex_lock(&fs->plock);
+	fs->changes++;
 	waiters_run(fs);
 	for (pp = &fs->pollers; (p = *pp) != NULL;) {
 		if (event_touches(ev, &p->key)) {
@@ -2276,18 +2492,14 @@ on_change(void *arg, const struct mvm_event *ev)
  * watcher polls, wakes, and opens the file again). Otherwise the poll
  * handle waits for the next event touching the object.
  */
-static void
-op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
-    struct fuse_pollhandle *ph)
+/* Whether the open file `of` has something new for poll(2) to report. */
+static unsigned
+poll_ready(struct mvmfs_fs *fs, const struct ofile *of)
 {
-	struct mvmfs_fs *fs = fuse_req_userdata(req);
-	struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
-	struct poller *p;
 	unsigned revents = 0;
 	char *now = NULL;
 	size_t len = 0;
 
-	(void)ino;
 	if (of->ev != NULL) {
 		if (mvmfs_evreader_ready(of->ev))
 			revents = POLLIN;
@@ -2301,21 +2513,51 @@ op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 			revents = POLLIN | POLLPRI;
 		content_free(&of->key, now, len);
 	}
-	if (revents == 0 && ph != NULL) {
-		if ((p = calloc(1, sizeof(*p))) == NULL) {
-			fuse_pollhandle_destroy(ph);
-			fuse_reply_err(req, ENOMEM);
-			return;
-		}
-		p->key = of->key;
-		p->ph = ph;
-		pthread_mutex_lock(&fs->plock);
-		p->next = fs->pollers;
-		fs->pollers = p;
-		pthread_mutex_unlock(&fs->plock);
-	} else if (ph != NULL) {
+	return revents;
+}
+
+static void
+op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+    struct fuse_pollhandle *ph)
+{
+	struct mvmfs_fs *fs = fuse_req_userdata(req);
+	struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
+	struct poller *p = NULL;
+	unsigned revents;
+	uint64_t seen;
+
+	(void)ino;
+	if (ph != NULL && (p = calloc(1, sizeof(*p))) == NULL) {
 		fuse_pollhandle_destroy(ph);
+		fuse_reply_err(req, ENOMEM);
+		return;
 	}
+	/*
+	 * A change between the check and the registration would wake no
+	 * one: check again until no change came in between.
+	 */
+	for (;;) {
+		pthread_mutex_lock(&fs->plock);
+		seen = fs->changes;
+		pthread_mutex_unlock(&fs->plock);
+		if ((revents = poll_ready(fs, of)) != 0 || p == NULL)
+			break;
+		pthread_mutex_lock(&fs->plock);
+		if (fs->changes == seen) {
+			p->key = of->key;
+			p->ph = ph;
+			p->next = fs->pollers;
+			fs->pollers = p;
+			p = NULL;
+			ph = NULL;
+			pthread_mutex_unlock(&fs->plock);
+			break;
+		}
+		pthread_mutex_unlock(&fs->plock);
+	}
+	free(p);
+	if (ph != NULL)
+		fuse_pollhandle_destroy(ph);
 	fuse_reply_poll(req, revents);
 }
 
@@ -2383,8 +2625,11 @@ mvmfs_fs_new(const struct mvmfs_fs_deps *deps, int workers,
 			fs->src.accel_reason = fs->accel_reason;
 		}
 	}
+	fs->src.rec = deps->rec;
+	fs->src.sleeper = deps->sleeper;
 	pthread_mutex_init(&fs->plock, NULL);
 	pthread_mutex_init(&fs->olock, NULL);
+	pthread_mutex_init(&fs->rlock, NULL);
 	pthread_rwlock_init(&fs->slock, NULL);
 	rc = -ENOMEM;
 	if ((fs->nodes = mvmfs_nodes_new()) == NULL ||
@@ -2429,8 +2674,10 @@ mvmfs_fs_free(struct mvmfs_fs *fs)
 	}
 	mvmfs_nodes_free(fs->nodes);
 	mvmfs_scratch_free(fs->scratch);
+	mvm_reconcile_report_free(&fs->report);
 	pthread_mutex_destroy(&fs->plock);
 	pthread_mutex_destroy(&fs->olock);
+	pthread_mutex_destroy(&fs->rlock);
 	pthread_rwlock_destroy(&fs->slock);
 	free(fs);
 }

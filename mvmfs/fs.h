@@ -20,7 +20,9 @@
 #include "engine.h"
 #include "errlog.h"
 #include "events.h"
+#include "reconcile.h"
 #include "secrets.h"
+#include "sleeper.h"
 #include "store.h"
 
 /* What the filesystem works on; all owned by the caller, outliving it. */
@@ -30,6 +32,8 @@ struct mvmfs_fs_deps {
 	struct mvmfs_errlog	*errlog;
 	struct mvmfs_events	*events;
 	struct mvmfs_secrets	*secrets;
+	struct mvm_reconcile	*rec;		/* kicked on changes; may be NULL */
+	struct mvm_sleeper	*sleeper;	/* idle figures; may be NULL */
 	const char		*state_dir;
 	const char		*vmm_path;	/* named by node/info */
 };

@@ -37,6 +37,7 @@ enum mvmfs_kind {
 	MVMFS_NODE_CTL,
 	MVMFS_NODE_ERR,
 	MVMFS_NODE_EVENTS,
+	MVMFS_NODE_EXPORT,	/* /node/desired: the node as a document */
 	MVMFS_NODE_DESIRED,
 	MVMFS_NODE_STATUS,
 	MVMFS_TENANTS,		/* /tenants */

@@ -21,7 +21,9 @@
 
 #include "netplan.h"
 #include "quota.h"
+#include "reconcile.h"
 #include "render.h"
+#include "sleeper.h"
 #include "store.h"
 #include "vmm.h"
 
@@ -37,7 +39,7 @@ enum ftype { F_STR, F_INT, F_BOOL, F_FIXED2, F_PAIR };
 struct field {
 	char		key[40];
 	enum ftype	type;
-	char		s[MVM_REASON_MAX + 1];
+	char		s[2560];	/* a pool's pending steps are long */
 	int64_t		i;
 	double		d;
 	uint64_t	used, limit;
@@ -487,6 +489,63 @@ count_instances(const struct world *w, const char *tenant, const char *pool)
 	return n;
 }
 
+/* Copy lines `in` into `out` as one line, joined by "; ". */
+static void
+join_lines(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *in != '\0' && o + 3 < len; in++) {
+		if (*in != '\n')
+			out[o++] = *in;
+		else if (in[1] != '\0') {
+			out[o++] = ';';
+			out[o++] = ' ';
+		}
+	}
+	out[o] = '\0';
+}
+
+/* The reconciler's last pass over a pool, for its status. */
+static void
+add_pass(struct view *v, const struct mvmfs_render_src *src,
+    const char *tenant, const char *pool)
+{
+	struct mvm_reconcile_pool_status ps;
+	const struct mvm_reconcile_counts *c = &ps.totals;
+	char joined[sizeof(((struct field *)0)->s)];
+
+	memset(&ps, 0, sizeof(ps));
+	if (src->rec == NULL ||
+	    mvm_reconcile_pool_status(src->rec, tenant, pool, &ps) < 0 ||
+	    !ps.passed) {
+		add_str(v, "converged", "unknown");
+		return;
+	}
+	add_str(v, "converged", ps.summary.converged && !ps.active ?
+	    "yes" : "no");
+	add_bool(v, "active", ps.active);
+	add_int(v, "busy", ps.summary.busy);
+	add_int(v, "parked", ps.summary.parked);
+	add_int(v, "failed", ps.summary.failed);
+	add_int(v, "steps", (int64_t)ps.summary.steps);
+	add_int(v, "deferred", (int64_t)ps.summary.deferred);
+	add_int(v, "next_at", ps.summary.next_at);
+	add_int(v, "last_pass_at", ps.last_pass_at);
+	add_int(v, "pass_revision", (int64_t)ps.pool_revision);
+	join_lines(ps.pending, joined, sizeof(joined));
+	add_str(v, "pending", joined);
+	add_int(v, "total_created", c->created);
+	add_int(v, "total_started", c->started);
+	add_int(v, "total_resumed", c->resumed);
+	add_int(v, "total_woken", c->woken);
+	add_int(v, "total_warmed", c->warmed);
+	add_int(v, "total_slept", c->slept);
+	add_int(v, "total_stopped", c->stopped);
+	add_int(v, "total_deferred", c->deferred);
+	add_int(v, "total_failed", c->failed);
+}
+
 static int
 view_pool_status(const struct mvmfs_render_src *src, const char *tenant,
     const char *pool, struct view *v, struct mvm_error *e)
@@ -508,7 +567,8 @@ view_pool_status(const struct mvmfs_render_src *src, const char *tenant,
 	add_int(v, "desired_sleeping", p->desired.sleeping);
 	add_int(v, "instances", count_instances(&w, tenant, pool));
 	add_int(v, "revision", (int64_t)p->revision);
-	add_str(v, "converged", "unknown");
+	add_bool(v, "managed", p->managed);
+	add_pass(v, src, tenant, pool);
 out:
 	world_free(&w);
 	return rc;
@@ -643,6 +703,29 @@ proc_tree(pid_t root, uint64_t *ticks, uint64_t *rss)
 	return 0;
 }
 
+/* What the sleep policy measured of an instance, for its stats. */
+static void
+add_idle(struct view *v, const struct mvmfs_render_src *src,
+    const struct mvm_instance *in)
+{
+	struct mvm_idle_track t;
+	struct field *f;
+	bool have;
+
+	have = src->sleeper != NULL && mvm_sleeper_instance(src->sleeper,
+	    in->tenant, in->pool, in->id, &t) == 0 && t.have_iv;
+	add_int(v, "idle_seconds", have ?
+	    mvm_idle_track_seconds(&t, time(NULL)) : 0);
+	f = add(v, "cpu_percent", F_FIXED2);
+	f->d = have ? t.iv.cpu_percent : -1;
+	add_int(v, "net_bytes", have && t.iv.net_known ?
+	    (int64_t)t.iv.net_bytes : -1);
+	add_int(v, "failures", in->failures);
+	add_bool(v, "parked", in->parked);
+	add_str(v, "parked_from", in->parked ?
+	    mvm_state_name(in->parked_from) : "");
+}
+
 static int
 view_instance_stats(const struct mvmfs_render_src *src, const char *tenant,
     const char *pool, const char *id, struct view *v, struct mvm_error *e)
@@ -676,6 +759,7 @@ view_instance_stats(const struct mvmfs_render_src *src, const char *tenant,
 	add_int(v, "uptime_seconds", since > 0 && now > since ?
 	    now - since : 0);
 	add_str(v, "state", mvm_state_name(in.state));
+	add_idle(v, src, &in);
 	return 0;
 }
 
@@ -768,10 +852,6 @@ mvmfs_render(const struct mvmfs_render_src *src, enum mvmfs_view v,
 		break;
 	case MVMFS_VIEW_NODE_STATS:
 		rc = view_node_stats(src, view, e);
-		break;
-	case MVMFS_VIEW_NODE_STATUS:
-		add_str(view, "reconciled", "never");
-		rc = 0;
 		break;
 	case MVMFS_VIEW_TENANT_STATUS:
 		rc = view_tenant_status(src, tenant, view, e);

@@ -15,13 +15,23 @@
  *   NODE_METRICS  Prometheus text: mvm_instances{tenant,pool,state},
  *		   mvm_tenant_quota_used{tenant,quota} and
  *		   mvm_tenant_quota_limit{tenant,quota} (`json` is ignored)
- *   NODE_STATUS   reconciled=never (the reconciler comes with issue 5)
  *   TENANT_STATUS one `<quota>=<used>/<limit>` per quota (JSON: an object
  *		   {"used":U,"limit":L}), pools, instances, secrets_version.
  *		   Disk is shown in GiB rounded up; max_instances_per_pool
  *		   shows the tenant's fullest pool.
  *   POOL_STATUS   one count per state, desired_running, desired_warm,
- *		   desired_sleeping, instances, revision, converged=unknown
+ *		   desired_sleeping, instances, revision, managed (the
+ *		   reconciler keeps the pool at its counts), and the reconciler's
+ *		   last pass: converged (yes, no; unknown before the first
+ *		   pass), busy, parked, failed, steps, deferred, next_at,
+ *		   last_pass_at, pass_revision (the pool revision that pass
+ *		   read: once it equals revision, the pass saw the latest
+ *		   counts), active (steps queued or running), pending
+ *		   (what is still to do, deferred or failed, with the reason,
+ *		   lines joined by "; "), and the totals done since mvmfs
+ *		   started: total_created, total_started, total_resumed,
+ *		   total_woken, total_warmed, total_slept, total_stopped,
+ *		   total_deferred, total_failed
  *   INSTANCE_INFO created_at, entered_running_at, entered_warm_at (Unix
  *		   seconds, 0: never), gateway, ip, mac, op, pid, reason,
  *		   revision, state, tap
@@ -29,7 +39,9 @@
  *		   all its descendants (QEMU runs as mvm-qemu's child), from
  *		   /proc/<pid>/stat, 0 when the VMM does not run; mem_mib,
  *		   state, uptime_seconds (since it entered running or warm),
- *		   vcpus
+ *		   vcpus; from the sleep policy's measurements: idle_seconds,
+ *		   cpu_percent and net_bytes of the last interval (-1:
+ *		   unknown), failures, parked (true, false) and parked_from
  */
 #ifndef MVMFS_RENDER_H
 #define MVMFS_RENDER_H
@@ -40,12 +52,13 @@
 #include "error.h"
 
 struct mvm_store;
+struct mvm_reconcile;
+struct mvm_sleeper;
 
 enum mvmfs_view {
 	MVMFS_VIEW_NODE_INFO,
 	MVMFS_VIEW_NODE_STATS,
 	MVMFS_VIEW_NODE_METRICS,
-	MVMFS_VIEW_NODE_STATUS,
 	MVMFS_VIEW_TENANT_STATUS,
 	MVMFS_VIEW_POOL_STATUS,
 	MVMFS_VIEW_INSTANCE_INFO,
@@ -55,6 +68,8 @@ enum mvmfs_view {
 /* What the views need to know besides the store. */
 struct mvmfs_render_src {
 	struct mvm_store *st;
+	struct mvm_reconcile *rec;	/* pool status; NULL: none */
+	struct mvm_sleeper *sleeper;	/* instance idle figures; NULL: none */
 	const char	*vmm;	/* "mvm-qemu", "firecracker"; NULL: unknown */
 	const char	*accel;	/* "kvm" or "tcg"; NULL: unknown */
 	const char	*accel_reason;	/* why that one; NULL: none */

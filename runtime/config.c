@@ -58,6 +58,7 @@ static const struct field pool_fields[] = {
 	PU32("idle_cpu_percent", sleep.idle_cpu_percent, 0, 100),
 	PU32("idle_net_bytes", sleep.idle_net_bytes, 0, UINT32_MAX),
 	{ "image", F_IMAGE, offsetof(struct mvm_pool, image), 0, 0 },
+	{ "managed", F_BOOL, offsetof(struct mvm_pool, managed), 0, 0 },
 	PU32("mem_mib", mem_mib, 16, 1048576),
 	PU32("min_running_seconds", runtime.min_running_seconds, 0, 86400),
 	PU32("min_warm_seconds", runtime.min_warm_seconds, 0, 86400),

@@ -24,7 +24,9 @@
  *   idle_cpu_percent	0..100
  *   idle_net_bytes	0..4294967295
  *   image		an image reference (mvm_config_image_check), or empty
- *			for "none yet": such a pool cannot start instances
+ *			for the node's default image
+ *   managed		boolean: the reconciler keeps the pool at its desired
+ *			counts (writing the counts sets it)
  *   mem_mib		16..1048576
  *   pinned		boolean
  *   sleep_after_idle_seconds, warm_after_idle_seconds

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "names.h"
 #include "netplan.h"
+#include "quota.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 /* Room for the longest JSON path ("tenants[N].pools[N].runtime_policy..."). */
@@ -1149,17 +1150,6 @@ fail:
  */
 
 static bool
-quota_equal(const struct mvm_quota *a, const struct mvm_quota *b)
-{
-	return a->max_vcpus == b->max_vcpus &&
-	    a->max_mem_mib == b->max_mem_mib &&
-	    a->max_running == b->max_running && a->max_warm == b->max_warm &&
-	    a->max_pools == b->max_pools &&
-	    a->max_instances_per_pool == b->max_instances_per_pool &&
-	    a->max_disk_gib == b->max_disk_gib;
-}
-
-static bool
 pool_equal(const struct mvm_desired_pool *a, const struct mvm_desired_pool *b)
 {
 	const struct mvm_pool *x = &a->pool, *y = &b->pool;
@@ -1189,7 +1179,7 @@ tenant_equal(const struct mvm_desired_tenant *a,
 
 	if (strcmp(a->tenant.id, b->tenant.id) != 0 ||
 	    a->tenant.net_id != b->tenant.net_id ||
-	    !quota_equal(&a->tenant.quota, &b->tenant.quota) ||
+	    !mvm_quota_equal(&a->tenant.quota, &b->tenant.quota) ||
 	    strcmp(a->secrets_hash, b->secrets_hash) != 0 ||
 	    a->npools != b->npools)
 		return false;

@@ -220,6 +220,14 @@ file_exists(const char *path)
 	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
+static bool
+dir_exists(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
 int
 mvm_engine_instance_dir(const struct mvm_engine *eng,
     const struct mvm_instance *in, char *buf, size_t len)
@@ -707,7 +715,7 @@ do_start(struct job *j, struct mvm_error *e)
 
 	if ((rc = image_dir_of(eng, &j->pool, dir, sizeof(dir), e)) < 0)
 		return rc;
-	if (!file_exists(dir))
+	if (!dir_exists(dir))
 		return mvm_error_set(e, ENOENT, "image \"%s\" of pool %s has "
 		    "no directory %s", j->pool.image, j->pool.id, dir);
 	if ((cmdline = image_cmdline(dir)) == NULL)
@@ -1036,9 +1044,7 @@ mvm_engine_transition(struct mvm_engine *eng, const char *tenant,
 	if (rc < 0 || op == MVM_OP_NONE)
 		return rc;
 	if ((flags & MVM_ENGINE_PROVISION) && (from != MVM_STATE_RUNNING ||
-	    (to != MVM_STATE_WARM && to != MVM_STATE_SLEEPING) ||
-	    now_s() - j.in.entered_running_at >=
-	    (int64_t)j.pool.runtime.min_running_seconds))
+	    (to != MVM_STATE_WARM && to != MVM_STATE_SLEEPING)))
 		return mvm_error_set(e, EINVAL, "instance %s is not a freshly "
 		    "booted one to provision as %s", id, mvm_state_name(to));
 	rc = mvm_fsm_eligible(&j.in, to, &j.pool.runtime, now_s(),

@@ -51,8 +51,8 @@ struct mvm_engine_config {
  * The reconciler provisions a warm or sleeping instance by booting it and
  * parking it straight away: minimum runtime does not apply to the second
  * move, since the instance never served. Refused (-EINVAL) unless the
- * instance has been running for less than its pool's min_running_seconds
- * and the move is to warm or sleeping.
+ * instance is running and the move is to warm or sleeping. Only the
+ * reconciler uses it, right after the boot it made.
  */
 #define MVM_ENGINE_PROVISION	0x2
 /*

@@ -106,6 +106,13 @@ struct mvm_pool {
 	struct mvm_runtime_policy runtime;
 	struct mvm_sleep_policy sleep;
 	bool		pinned;		/* never touched by the sleep policy */
+	/*
+	 * The reconciler keeps the pool at its desired counts. Set when the
+	 * counts are written (its `desired` file, a fleet document); a pool
+	 * made by mkdir starts unmanaged, so instances an operator starts by
+	 * hand are not stopped for counts nobody asked for.
+	 */
+	bool		managed;
 	int64_t		created_at;
 	uint64_t	revision;	/* bumped by the store on every update */
 };

@@ -171,3 +171,14 @@ mvm_quota_check(const struct mvm_quota *q, const struct mvm_usage *u,
 	}
 	return 0;
 }
+
+bool
+mvm_quota_equal(const struct mvm_quota *a, const struct mvm_quota *b)
+{
+	return a->max_vcpus == b->max_vcpus &&
+	    a->max_mem_mib == b->max_mem_mib &&
+	    a->max_running == b->max_running && a->max_warm == b->max_warm &&
+	    a->max_pools == b->max_pools &&
+	    a->max_instances_per_pool == b->max_instances_per_pool &&
+	    a->max_disk_gib == b->max_disk_gib;
+}

@@ -16,6 +16,7 @@
 #ifndef MVM_QUOTA_H
 #define MVM_QUOTA_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -90,5 +91,8 @@ int mvm_quota_check(const struct mvm_quota *q, const struct mvm_usage *u,
 
 /* The quota's config key ("max_vcpus", ...), or "unknown". */
 const char *mvm_quota_name(enum mvm_quota_kind k);
+
+/* True when `a` and `b` set every one of the seven quotas alike. */
+bool mvm_quota_equal(const struct mvm_quota *a, const struct mvm_quota *b);
 
 #endif

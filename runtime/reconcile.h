@@ -3,6 +3,10 @@
  * desired counts (plan.h decides, this module acts) and applies fleet
  * desired-state documents (desired.h).
  *
+ * Only managed pools (model.h) are passed; the others are left as their
+ * operator has them and have no status. A document marks its pools
+ * managed.
+ *
  * Passes. A pass over one pool reads the pool, its tenant, its instances
  * and the tenant's usage from the store, plans (mvm_plan_pool), records
  * the plan as the pool's last pass, and hands the steps to the workers.
@@ -10,8 +14,11 @@
  * are started only when they are all done. While a pool has steps queued
  * or running it is not planned again; when its last step ends, the pool
  * is passed again at once (a step may have failed, or counts may have
- * changed meanwhile). So a pool never gets two plans acting at once, and
- * a record the planner counts is never created twice.
+ * changed meanwhile), or a second later when the engine deferred one of
+ * its steps (so a plan and an engine that disagree cannot spin). So a pool
+ * never gets two plans acting at once, and a record the planner counts is
+ * never created twice. A deferral of a plan is an event when it is new
+ * since the pool's previous pass, not at every pass.
  *
  * Workers. Steps of all pools share `workers` threads. Of them, at most
  * `concurrency` run a boot or a wake at the same time (create, start, and
@@ -57,6 +64,7 @@
 #include "model.h"
 #include "plan.h"
 
+struct mvm_event;
 struct mvm_store;
 struct mvm_engine;
 struct mvm_reconcile;
@@ -86,6 +94,14 @@ struct mvm_reconcile_config {
 	void	(*on_change)(void *arg, enum mvm_reconcile_change what,
 		    const char *tenant, const char *pool);
 	void	*on_change_arg;
+	/*
+	 * Called after every event the reconciler writes (as the engine's
+	 * hook of the same name), from the thread that wrote it, with no lock
+	 * of the reconciler held; may be NULL. The event is valid only during
+	 * the call.
+	 */
+	void	(*on_event)(void *arg, const struct mvm_event *ev);
+	void	*on_event_arg;
 };
 
 /* Counts of what a pass or a document application did. */
@@ -105,12 +121,14 @@ struct mvm_reconcile_counts {
  * One pool's last pass, as its `status` file shows it. `pending` holds one
  * line per step still to do or deferred and per failed-out instance, each
  * "<action> <instance or new> <from> -> <to>: <reason>", newline-separated,
- * cut at the array's size.
+ * cut at the array's size (at a line's end). A failed-out instance's line
+ * has the action "hold" and from and to both its state.
  */
 struct mvm_reconcile_pool_status {
 	bool			 passed;	/* false: never passed yet */
 	int64_t			 last_pass_at;	/* Unix s when the plan was made */
 	uint32_t		 last_pass_us;	/* planning time */
+	uint64_t		 pool_revision;	/* the pool's, as the pass read it */
 	bool			 active;	/* steps queued or running */
 	struct mvm_plan_summary	 summary;	/* of the last plan */
 	struct mvm_reconcile_counts totals;	/* since the reconciler opened */
@@ -133,7 +151,11 @@ struct mvm_reconcile_report {
 	char		**errors;	/* one sentence each */
 	size_t		 nerrors;
 	bool		 converged;	/* every pool of the document */
-	/* Every pool of the document ("t/p") and its totals at apply time. */
+	/*
+	 * Every pool of the document ("t/p") that exists after the
+	 * application (one that could not be created is in errors instead),
+	 * and its totals at apply time.
+	 */
 	char		**pools;
 	size_t		 npools;
 	struct mvm_reconcile_counts *baseline;
@@ -176,6 +198,11 @@ int mvm_reconcile_pool_status(struct mvm_reconcile *r, const char *tenant,
  * spec), prune tenants and pools it does not name when its prune flags say
  * so (destroying their instances through the engine), then kick every pool
  * of the document. Pools are created in role order (gateway first).
+ * prune_unknown_pools prunes the pools of the document's tenants that it
+ * does not name; prune_unknown_tenants prunes the tenants it does not
+ * name, pools first. A pool being pruned is passed no more, and its steps
+ * under way are waited for before its instances are destroyed; one that
+ * cannot be emptied is kept (an error in the report), and so is its tenant.
  * When `wait_ms` > 0, waits up to that long for every pool of the document
  * to converge (or to have nothing left to do but wait for a deferral or a
  * failed-out instance) and fills counts and converged; 0 returns after the
@@ -217,5 +244,23 @@ void mvm_reconcile_report_free(struct mvm_reconcile_report *rep);
  */
 int mvm_reconcile_report_json(struct mvm_reconcile *r,
     const struct mvm_reconcile_report *rep, char **out, size_t *len);
+
+/*
+ * Plan every pool of the node as a pass would, acting on nothing and
+ * recording nothing (for dry runs and benchmarks): one read of the whole
+ * node, then mvm_plan_pool per pool with options `o` (NULL or zeroed:
+ * plan.h's defaults). With `d` NULL the pools are planned as stored;
+ * otherwise as if `d` had been applied without pruning: a stored pool that
+ * `d` names gets its spec and counts, a tenant that `d` names its quotas,
+ * and a pool of `d` that does not exist is planned with no instances.
+ * `fn` is called for each pool, in (tenant, pool) order, then the new ones
+ * in document order, with the plan (valid during the call); a non-zero
+ * return stops the walk and is returned. Returns the number of pools
+ * planned, or the store's or the planner's negative errno (said in e).
+ */
+int mvm_reconcile_plan_all(struct mvm_store *st, const struct mvm_desired *d,
+    const struct mvm_plan_options *o,
+    int (*fn)(const struct mvm_pool *p, const struct mvm_plan *pl,
+    void *arg), void *arg, struct mvm_error *e);
 
 #endif

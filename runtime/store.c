@@ -122,7 +122,9 @@ static const char *const migrations[] = {
 	"  key TEXT NOT NULL PRIMARY KEY,"
 	"  value TEXT NOT NULL"
 	") STRICT;",
-	/* 1 -> 2: failure history and parking, for the reconciler. */
+	/* 1 -> 2: managed pools, failure history and parking. */
+	"ALTER TABLE pools ADD COLUMN managed INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (managed IN (0, 1));"
 	"ALTER TABLE instances ADD COLUMN failures INTEGER NOT NULL DEFAULT 0"
 	"  CHECK (failures >= 0);"
 	"ALTER TABLE instances ADD COLUMN last_failure_at INTEGER NOT NULL"
@@ -185,9 +187,9 @@ static const struct column tenant_cols[] = {
 	"min_running_seconds, min_warm_seconds, drain_timeout_seconds, " \
 	"graceful_shutdown_seconds, warm_after_idle_seconds, " \
 	"sleep_after_idle_seconds, idle_cpu_percent, idle_net_bytes, pinned, " \
-	"created_at, revision"
+	"managed, created_at, revision"
 #define POOL_PARAMS "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, " \
-	"?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20"
+	"?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21"
 static const struct column pool_cols[] = {
 	COL(COL_TEXT, struct mvm_pool, tenant),
 	COL(COL_TEXT, struct mvm_pool, id),
@@ -207,6 +209,7 @@ static const struct column pool_cols[] = {
 	COL(COL_U32, struct mvm_pool, sleep.idle_cpu_percent),
 	COL(COL_U32, struct mvm_pool, sleep.idle_net_bytes),
 	COL(COL_BOOL, struct mvm_pool, pinned),
+	COL(COL_BOOL, struct mvm_pool, managed),
 	COL(COL_I64, struct mvm_pool, created_at),
 	COL(COL_U64, struct mvm_pool, revision),
 };
@@ -341,7 +344,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_POOL_GET] = "SELECT " POOL_COLS " FROM pools"
 	    " WHERE tenant = ?1 AND id = ?2",
 	[ST_POOL_UPDATE] = "UPDATE pools SET (" POOL_COLS ") = (" POOL_PARAMS
-	    ") WHERE tenant = ?1 AND id = ?2 AND revision = ?21",
+	    ") WHERE tenant = ?1 AND id = ?2 AND revision = ?22",
 	[ST_POOL_DELETE] = "DELETE FROM pools WHERE tenant = ?1 AND id = ?2",
 	[ST_POOL_LIST] = "SELECT " POOL_COLS " FROM pools"
 	    " WHERE (?1 IS NULL OR tenant = ?1) ORDER BY tenant, id",

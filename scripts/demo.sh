@@ -121,7 +121,31 @@ show mvm instance warm "acme/web/$2"
 show mvm instance start "acme/web/$2"
 show mvm instance info "acme/web/$2"
 
-say "5. The audit log."
+say "5. A pool that keeps its shape: give it counts and the reconciler does the rest."
+show mvm pool create acme/api --cpus 1 --mem 128
+show sh -c "printf 'min_running_seconds=0\nmin_warm_seconds=0\n' > $MVM_ROOT/tenants/acme/pools/api/config"
+t=$(ms)
+show mvm pool scale acme/api --running 2 --warm 1 --wait
+echo "two running and one warm standby in $(( $(ms) - t )) ms"
+victim=''
+for d in "$MVM_ROOT"/tenants/acme/pools/api/instances/*; do
+	if [ "$(cat "$d/state")" = running ]; then
+		victim=$d
+		break
+	fi
+done
+vpid=$(sed -n 's/^pid=//p' "$victim/info")
+echo "killing the VMM of ${victim##*/} (pid $vpid): the pool notices and heals (after a 10 s backoff)"
+kill -9 "$vpid"
+t=$(ms)
+show mvm pool scale acme/api --running 2 --warm 1 --wait
+echo "healed in $(( $(ms) - t )) ms"
+show cat "$MVM_ROOT/tenants/acme/pools/api/status"
+
+say "6. The node as a fleet desired-state document (what a coordinator would send)."
+show sh -c "mvm agent desired | head -40"
+
+say "7. The audit log."
 show mvm events acme --last 12
 
 cat <<EOF

@@ -9,7 +9,7 @@ libsqlite3-dev sqlite3 libcjson-dev libjson-c-dev libcriterion-dev
 libfuse3-dev fuse3
 libcurl4-openssl-dev libmicrohttpd-dev libsodium-dev
 qemu-system-x86 busybox-static e2fsprogs cpio kmod
-shellcheck python3 procps util-linux iproute2
+jq shellcheck python3 procps util-linux iproute2
 libclang-rt-14-dev
 "
 

@@ -28,7 +28,8 @@ cat $R/status" -n tenant info acme
 expect 0 "cat $R/config
 cat $R/status.json" -n tenant info acme --json
 expect 0 "rmdir $R" -n tenant destroy acme
-expect 0 "rmdir $R/pools/*/instances/*
+expect 0 "for f in $R/pools/*/desired; do printf 'running=0 warm=0 sleeping=0\\n' > \"\$f\"; done
+rmdir $R/pools/*/instances/*
 rmdir $R/pools/*
 rmdir $R" -n tenant destroy acme --force
 expect 0 "cat /tmp/secrets.env > $R/secrets" \
@@ -61,8 +62,19 @@ expect 0 "printf 'running=3 warm=1\\n' > $P/desired" \
     -n pool scale acme/workers --warm 1 --running 3
 expect 0 "printf 'running=5 warm=2 sleeping=3\\n' > $P/desired" \
     -n pool scale acme/workers --running 5 --warm 2 --sleeping 3
+# --wait: until a pass that read the pool as it is now converged.
+# shellcheck disable=SC2016 # awk's $1 and $2.
+until_done='until awk -F= '\''{ v[$1] = $2 } END { exit !(v["converged"] == "yes" && v["pass_revision"] == v["revision"]) }'\'
+expect 0 "printf 'running=1\\n' > $P/desired
+$until_done $P/status; do sleep 0.5; done" \
+    -n pool scale acme/workers --running 1 --wait
+expect 0 "printf 'sleeping=0\\n' > $P/desired
+$until_done $P/status; do sleep 0.5; done" \
+    -n pool scale acme/workers --wait --timeout 30 --sleeping 0
+expect 0 "printf 'retry\\n' > $P/ctl" -n pool retry acme/workers
 expect 0 "rmdir $P" -n pool destroy acme/workers
-expect 0 "rmdir $P/instances/*
+expect 0 "printf 'running=0 warm=0 sleeping=0\\n' > $P/desired
+rmdir $P/instances/*
 rmdir $P" -n pool destroy acme/workers --force
 
 expect 0 "mkdir $I" -n instance create acme/workers --name i-0123abcd
@@ -98,6 +110,22 @@ expect 0 "cat /mvm/node/info.json" -n node info --json
 expect 0 "cat /mvm/node/stats" -n node stats
 expect 0 "cat /mvm/node/stats.json" -n node stats --json
 
+expect 0 "cat /mvm/node/desired" -n agent desired
+expect 0 "cat /mvm/node/desired" -n agent desired --json
+expect 0 "tmpf=\$(mktemp /tmp/fleet.json.XXXXXX)
+cat /mvm/node/desired > \"\$tmpf\"
+mv \"\$tmpf\" /tmp/fleet.json" -n agent desired --file /tmp/fleet.json
+expect 0 "tmpf=\$(mktemp '/tmp/my fleet.json.XXXXXX')
+cat /mvm/node/desired > \"\$tmpf\"
+mv \"\$tmpf\" '/tmp/my fleet.json'" -n agent desired --file '/tmp/my fleet.json'
+expect 0 "cat /tmp/fleet.json > /mvm/desired
+cat /mvm/status" -n agent reconcile --desired /tmp/fleet.json
+expect 0 "cat /tmp/fleet.json > /mvm/desired
+cat /mvm/status" -n agent reconcile --json --desired /tmp/fleet.json
+expect 0 "cat '/tmp/my fleet.json' > /mvm/desired
+until jq -e .converged /mvm/status >/dev/null; do sleep 0.5; done
+cat /mvm/status" -n agent reconcile --desired '/tmp/my fleet.json' --wait --timeout 30
+
 expect 0 "dd if=/mvm/events iflag=nonblock bs=65536 status=none | tail -n 10" -n events
 expect 0 "dd if=$R/events iflag=nonblock bs=65536 status=none | tail -n 3" \
     -n events acme --last 3
@@ -119,5 +147,10 @@ MVM_ROOT=$tmp/root
 expect 0 "mkdir $MVM_ROOT/tenants/acme
 printf 'max_vcpus=1\\n' | tee $MVM_ROOT/tenants/acme/config >/dev/null" -n tenant create acme --max-vcpus 1
 [ ! -e "$MVM_ROOT" ] || fail "-n tenant create made $MVM_ROOT"
+mkdir "$tmp/export"
+expect 0 "tmpf=\$(mktemp $tmp/export/fleet.json.XXXXXX)
+cat $MVM_ROOT/node/desired > \"\$tmpf\"
+mv \"\$tmpf\" $tmp/export/fleet.json" -n agent desired --file "$tmp/export/fleet.json"
+[ -z "$(ls "$tmp/export")" ] || fail "-n agent desired --file made $(ls "$tmp/export")"
 
 finish

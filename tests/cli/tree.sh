@@ -37,7 +37,9 @@ ok tenant create acme --max-vcpus 16 --max-running 8 --max-mem 4096
 has "$M/tenants/acme/config" max_vcpus=16
 has "$M/tenants/acme/config" max_running=8
 has "$M/tenants/acme/config" max_mem_mib=4096
-ok tenant create beta
+# beta's pools may have no instances: its pool is scaled below without
+# booting anything (the reconciler's creates are refused by the quota).
+ok tenant create beta --max-instances-per-pool 0
 ok tenant list
 [ "$(cat "$tmp/out")" = "acme
 beta" ] || fail "tenant list: $(cat "$tmp/out")"
@@ -91,14 +93,16 @@ p = json.load(open(sys.argv[1]))
 assert p["tenant"] == "acme" and p["id"] == "web", p
 assert p["config"]["vcpus"] == 1 and p["config"]["mem_mib"] == 128, p
 PY
-ok pool scale acme/web --running 2 --warm 1
-has "$M/tenants/acme/pools/web/desired" 'running=2 warm=1 sleeping=0'
-ok pool scale acme/web --sleeping 3
-has "$M/tenants/acme/pools/web/desired" 'running=2 warm=1 sleeping=3'
-ok pool info acme/web
+ok pool create beta/idle
+ok pool scale beta/idle --running 2 --warm 1
+has "$M/tenants/beta/pools/idle/desired" 'running=2 warm=1 sleeping=0'
+ok pool scale beta/idle --sleeping 3
+has "$M/tenants/beta/pools/idle/desired" 'running=2 warm=1 sleeping=3'
+ok pool info beta/idle
 has "$tmp/out" 'running=2 warm=1 sleeping=3'
-expect_err 1 '^mvm: .*running' pool scale acme/web --running 1000
-has "$M/tenants/acme/pools/web/desired" 'running=2 warm=1 sleeping=3'
+expect_err 1 '^mvm: .*running' pool scale beta/idle --running 1000
+has "$M/tenants/beta/pools/idle/desired" 'running=2 warm=1 sleeping=3'
+ok pool retry beta/idle
 expect_err 1 '^mvm: .*No such file' pool info acme/nope
 
 # Instances.
@@ -186,7 +190,7 @@ ok instance destroy acme/web/i-test
 [ ! -e "$M/tenants/acme/pools/web/instances/i-test" ] || fail "i-test survived destroy"
 ok pool destroy acme/batch --force
 ok tenant destroy acme --force
-ok tenant destroy beta
+ok tenant destroy beta --force
 ok tenant list
 [ ! -s "$tmp/out" ] || fail "tenants left: $(cat "$tmp/out")"
 expect_err 1 '^mvm: .*No such file' tenant destroy acme

@@ -31,12 +31,13 @@ done
 group_cmds() {
 	case $1 in
 	tenant) echo 'create list info destroy secrets set secrets rotate' ;;
-	pool) echo 'create list info scale destroy' ;;
+	pool) echo 'create list info scale retry destroy' ;;
 	instance) echo 'create list start stop warm sleep wake info stats logs destroy' ;;
 	node) echo 'info stats' ;;
+	agent) echo 'desired reconcile' ;;
 	esac
 }
-for g in tenant pool instance node; do
+for g in tenant pool instance node agent; do
 	mvm help "$g"
 	[ "$rc" -eq 0 ] || fail "help $g: exit $rc"
 	got=$(sed -n "s/^  mvm $g \\([a-z]*\\( set\\| rotate\\)\\{0,1\\}\\).*/\\1/p" "$tmp/out" |
@@ -58,6 +59,9 @@ done
 mvm help pool
 grep -q 'Not in this version yet: pool build, pool gc\.' "$tmp/out" ||
     fail "help pool does not name pool build and pool gc as later"
+mvm help agent
+grep -q 'Not in this version yet: agent serve, agent certs\.' "$tmp/out" ||
+    fail "help agent does not name agent serve and agent certs as later"
 
 expect 0 "usage: mvm tenant create <id> [--net-id N] [--subnet CIDR] [--max-vcpus N] [--max-mem MIB] [--max-running N] [--max-warm N] [--max-pools N] [--max-instances-per-pool N] [--max-disk GIB] [--uid N] [--gid N]
 Create a tenant (mkdir), then write the given keys to its config in one write." \
@@ -70,8 +74,8 @@ expect 0 "usage: mvm events [<t>[/<p>[/<i>]]] [--last N] [--follow]
 Print the last N events (default 10) of the tree, a tenant, a pool or an instance; --follow keeps reading." \
     events --help
 # --help wins over -n and over bad arguments.
-expect 0 "usage: mvm pool scale <t>/<p> [--running N] [--warm N] [--sleeping N]
-Set the pool's desired counts; counts not given keep their value." \
+expect 0 "usage: mvm pool scale <t>/<p> [--running N] [--warm N] [--sleeping N] [--wait] [--timeout S]
+Set the pool's desired counts; counts not given keep their value. --wait waits until the pool has converged (at most S seconds, default 600)." \
     -n pool scale --running x --help
 
 # No command at all: the help, on stderr, and exit 2.
@@ -117,13 +121,37 @@ expect_err 2 "^mvm: give at least one of --running, --warm and --sleeping" pool 
 expect_err 2 "^mvm: give one of --image, --flake and --profile" \
     pool create acme/w --image a --profile b
 expect_err 2 "^mvm: want exactly one <tenant>/<pool>/<instance>" instance destroy a/b/c d/e/f
+expect_err 2 "^mvm: --timeout needs --wait; see 'mvm pool scale --help'\$" \
+    pool scale acme/w --running 1 --timeout 5
+expect_err 2 "^mvm: --timeout wants a number, not \"soon\"" \
+    pool scale acme/w --running 1 --wait --timeout soon
+expect_err 2 "^mvm: --timeout needs a value" pool scale acme/w --running 1 --wait --timeout
+expect_err 2 "^mvm: want exactly one <tenant>/<pool>; see 'mvm pool retry --help'\$" pool retry
+expect_err 2 "^mvm: want exactly one <tenant>/<pool>" pool retry acme/a acme/b
+expect_err 2 "^mvm: unknown option --force; see 'mvm pool retry --help'\$" pool retry --force
+expect_err 2 "^mvm: \"acme\" is not <tenant>/<pool>" pool retry acme
+expect_err 2 "^mvm: unexpected argument \"x\"; see 'mvm agent desired --help'\$" agent desired x
+expect_err 2 "^mvm: --file needs a value" agent desired --file
+expect_err 2 "^mvm: unknown option --node-id; see 'mvm agent desired --help'\$" \
+    agent desired --node-id n1
+expect_err 2 "^mvm: missing --desired FILE; see 'mvm agent reconcile --help'\$" agent reconcile
+expect_err 2 "^mvm: missing --desired FILE" -n agent reconcile --wait
+expect_err 2 "^mvm: --desired needs a value" agent reconcile --desired
+expect_err 2 "^mvm: --timeout needs --wait; see 'mvm agent reconcile --help'\$" \
+    agent reconcile --desired f.json --timeout 5
+expect_err 2 "^mvm: --timeout wants a number, not \"-1\"" \
+    agent reconcile --desired f.json --wait --timeout -1
+expect_err 2 "^mvm: unexpected argument \"f.json\"" agent reconcile f.json
+expect 0 "usage: mvm agent reconcile --desired F [--wait] [--timeout S] [--json]
+Commit the document F to the node's desired state and print the reconciler's report; --wait waits until every pool of F has converged (at most S seconds, default 600)." \
+    agent reconcile --help
 
 # Commands of later versions: one sentence, exit 2, also under -n.
 for cmd in 'pool build acme/w' 'pool gc acme/w' 'instance ssh acme/w/i-1' \
     'instance exec acme/w/i-1 -- ls' 'node gc' 'agent serve' 'agent certs init' \
     'net verify' 'bootstrap' 'setup' 'dev'; do
 	word=$(printf '%s' "$cmd" | cut -d' ' -f1-2)
-	case $cmd in agent* | bootstrap | setup | dev) word=${cmd%% *} ;; esac
+	case $cmd in bootstrap | setup | dev) word=${cmd%% *} ;; esac
 	# shellcheck disable=SC2086 # $cmd is words.
 	expect_err 2 "^mvm: '$word' is not in this version yet; see 'mvm help'\$" -n $cmd
 	# shellcheck disable=SC2086
@@ -140,5 +168,20 @@ expect_err 1 "^mvm: $MVM_ROOT/tenants/acme/events: No such file or directory" ev
 expect_err 1 "^mvm: $MVM_ROOT/tenants/acme/pools/w/instances/i-1/state: .*(No such file|nonexistent)" \
     instance start acme/w/i-1
 expect_err 1 "^mvm: $tmp/nope: cannot read it\$" tenant secrets set acme --from-file "$tmp/nope"
+expect_err 1 "^mvm: $tmp/nope: cannot read it\$" agent reconcile --desired "$tmp/nope"
+echo '{}' >"$tmp/doc.json"
+expect_err 1 "^mvm: $MVM_ROOT/desired: (No such file or directory|Directory nonexistent) \\(is mvmfs mounted" \
+    agent reconcile --desired "$tmp/doc.json"
+expect_err 1 "^mvm: $MVM_ROOT/node/desired: No such file or directory \\(is mvmfs mounted" \
+    agent desired
+mkdir "$tmp/export"
+expect_err 1 "^mvm: $MVM_ROOT/node/desired: No such file or directory" \
+    agent desired --file "$tmp/export/fleet.json"
+[ -z "$(ls "$tmp/export")" ] || fail "a failed agent desired --file left $(ls "$tmp/export")"
+expect_err 1 "^mvm: $tmp/export/none/fleet.json.XXXXXX: No such file or directory\$" \
+    agent desired --file "$tmp/export/none/fleet.json"
+expect_err 1 "^mvm: $tmp/export: Is a directory\$" agent desired --file "$tmp/export"
+expect_err 1 "^mvm: $MVM_ROOT/tenants/acme/pools/w/ctl: .*(No such file|nonexistent)" \
+    pool retry acme/w
 
 finish

@@ -108,6 +108,7 @@ Test(config, pool_canonical_form)
 	    "idle_cpu_percent=5\n"
 	    "idle_net_bytes=1024\n"
 	    "image=debian:12\n"
+	    "managed=false\n"
 	    "mem_mib=128\n"
 	    "min_running_seconds=60\n"
 	    "min_warm_seconds=30\n"

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -87,7 +88,8 @@ start_daemon(void)
 		    env("MVM_TEST_IMAGE"), fx.mnt, (char *)NULL);
 		_exit(127);
 	}
-	for (i = 0; i < 300 && !is_mounted(); i++)
+	/* Recovery may first finish a boot a killed mvmfs left. */
+	for (i = 0; i < 1200 && !is_mounted(); i++)
 		sleep_ms(50);
 	cr_assert(is_mounted(), "mvmfs did not mount %s", fx.mnt);
 }
@@ -318,7 +320,7 @@ Test(mvmfs, root_listing_and_views_have_truthful_sizes)
 	const char *names[] = { "README", "ctl", "desired", "err", "events",
 	    "node", "status", "status.json", "tenants" };
 	const char *views[] = { "README", "node/info", "node/info.json",
-	    "node/stats", "node/metrics", "status" };
+	    "node/stats", "node/metrics", "node/desired", "status" };
 	struct stat st;
 	size_t i;
 	char *text;
@@ -344,7 +346,7 @@ Test(mvmfs, root_listing_and_views_have_truthful_sizes)
 	    !contains("node/info", "accel_reason=\n"),
 	    "node/info says why it chose its accelerator");
 	cr_expect(contains("node/info.json", "\"node_id\""));
-	cr_expect(contains("status", "reconciled=never"));
+	cr_expect(contains("status", "{"));
 	cr_assert_eq(stat(P("node/info"), &st), 0);
 	cr_expect_eq(st.st_mode & 07777, 0444);
 	cr_assert_eq(stat(P("ctl"), &st), 0);
@@ -515,6 +517,9 @@ Test(mvmfs, desired_secrets_and_ctl)
 	struct stat st;
 
 	make_tree();
+	/* Counts make the reconciler boot: an image that is not there fails. */
+	cr_assert_eq(wr("tenants/acme/pools/web/config",
+	    "image=mvm-test-no-such-image\n"), 0);
 	cr_assert_eq(wr("tenants/acme/pools/web/desired",
 	    "running=2 warm=1\n"), 0);
 	expect_content("tenants/acme/pools/web/desired",
@@ -536,15 +541,23 @@ Test(mvmfs, desired_secrets_and_ctl)
 	cr_expect_eq(wr("tenants/acme/ctl", "explode\n"), -EINVAL);
 	cr_expect_eq(wr("tenants/acme/pools/web/ctl", "anything\n"), -EINVAL);
 	cr_expect(contains("tenants/acme/pools/web/err",
-	    "pool ctl accepts no commands yet"));
+	    "a pool accepts retry"));
+	cr_expect_eq(wr("tenants/acme/pools/web/ctl", "retry\n"), 0);
 	cr_expect_eq(wr("ctl", "prune-events\n"), 0);
 	/* Several commands in one write: all checked, then all run. */
 	cr_expect_eq(wr("ctl", "prune-events\nprune-events"), 0);
 	cr_expect_eq(wr("ctl", "prune-events\nbogus\n"), -EINVAL);
 	cr_expect(contains("err", "\"bogus\" is not a command"));
 
-	cr_assert_eq(wr("desired", "{\"version\": 1}\n"), 0);
-	expect_content("desired", "{\"version\": 1}\n");
+	/* The fleet document: refused whole with the JSON path, or kept. */
+	cr_expect_eq(wr("desired", "{\"version\": 1}\n"), -EINVAL);
+	cr_expect(contains("err", "schema_version"));
+	cr_assert_eq(wr("desired", "{\"schema_version\": 1, \"node_id\": "
+	    "\"n1\", \"tenants\": []}\n"), 0);
+	expect_content("desired", "{\"schema_version\": 1, \"node_id\": "
+	    "\"n1\", \"tenants\": []}\n");
+	cr_expect(contains("status", "\"converged\""));
+	cr_expect(contains("node/desired", "\"acme\""));
 }
 
 Test(mvmfs, control_files_keep_their_names)
@@ -623,7 +636,7 @@ Test(mvmfs, other_users_are_refused)
 			_exit(100);
 		if (mkdir(P("tenants/acme/pools/api"), 0750) != 0)
 			bad |= 1;
-		if (wr("tenants/acme/pools/api/desired", "running=1\n") != 0)
+		if (wr("tenants/acme/pools/api/desired", "running=0\n") != 0)
 			bad |= 2;
 		_exit(bad);
 	}
@@ -1029,4 +1042,207 @@ Test(mvmfs, lifecycle_with_a_real_guest)
 		    "no event %s", steps[i]);
 	cr_assert_eq(rmdir(P(dir)), 0, "%s", strerror(errno));
 	cr_expect(!dir_has("tenants/acme/pools/web/instances", "vm1"));
+}
+
+/* ---- issue 5: pools that keep their shape ---- */
+
+/* Wait up to `s` seconds for `rel` to contain `needle`. */
+static bool
+wait_contains(const char *rel, const char *needle, int s)
+{
+	int i;
+
+	for (i = 0; i < s * 10; i++) {
+		if (contains(rel, needle))
+			return true;
+		sleep_ms(100);
+	}
+	return false;
+}
+
+/* Entries of the directory `rel`, "." and ".." left out. */
+static int
+count_entries(const char *rel)
+{
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	if ((d = opendir(P(rel))) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* mvm-qemu processes serving this test's run directory. */
+static int
+count_vmms(void)
+{
+	char path[288], exe[PATH_MAX], cmd[4096];
+	struct dirent *de;
+	ssize_t n;
+	DIR *d;
+	FILE *f;
+	int count = 0;
+
+	cr_assert_not_null(d = opendir("/proc"));
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/exe", de->d_name);
+		if ((n = readlink(path, exe, sizeof(exe) - 1)) <= 0)
+			continue;
+		exe[n] = '\0';
+		if (strcmp(strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe,
+		    "mvm-qemu") != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+		if ((f = fopen(path, "re")) == NULL)
+			continue;
+		n = (ssize_t)fread(cmd, 1, sizeof(cmd) - 1, f);
+		fclose(f);
+		for (ssize_t i = 0; i < n; i++)
+			if (cmd[i] == '\0')
+				cmd[i] = ' ';
+		cmd[n > 0 ? n : 0] = '\0';
+		if (strstr(cmd, fx.run) != NULL)
+			count++;
+	}
+	closedir(d);
+	return count;
+}
+
+/* Scale the pool to nothing and remove its instances. */
+static void
+empty_pool(const char *pool)
+{
+	char rel[128], status[128];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(rel, sizeof(rel), "tenants/acme/pools/%s/desired", pool);
+	cr_assert_eq(wr(rel, "running=0 warm=0 sleeping=0\n"), 0);
+	snprintf(status, sizeof(status), "tenants/acme/pools/%s/status", pool);
+	cr_expect(wait_contains(status, "converged=yes", 120),
+	    "the pool did not scale down");
+	snprintf(rel, sizeof(rel), "tenants/acme/pools/%s/instances", pool);
+	cr_assert_not_null(d = opendir(P(rel)));
+	while ((de = readdir(d)) != NULL) {
+		char path[128 + 256];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", rel, de->d_name);
+		cr_expect_eq(rmdir(P(path)), 0, "rmdir %s: %s", path,
+		    strerror(errno));
+	}
+	closedir(d);
+	cr_expect_eq(count_vmms(), 0);
+}
+
+/*
+ * Every quota refuses at its limit with EDQUOT and a sentence naming it;
+ * the reconciler takes a refusal as a wait, and goes on once the quota is
+ * raised.
+ */
+Test(mvmfs, quotas_refuse_and_the_reconciler_waits_for_them)
+{
+	const char *tcfg = "tenants/acme/config";
+	const char *a = "tenants/acme/pools/web/instances/a/state";
+	static const struct {
+		const char	*config;
+		const char	*sentence;
+	} runs[] = {
+		{ "max_vcpus=0\n", "quota max_vcpus=0 exceeded" },
+		{ "max_vcpus=16\nmax_mem_mib=64\n",
+		    "quota max_mem_mib=64 exceeded" },
+		{ "max_mem_mib=32768\nmax_running=0\n",
+		    "quota max_running=0 exceeded" },
+	};
+	size_t i;
+
+	make_tree();
+	cr_assert_eq(wr(tcfg, "max_pools=1\nmax_instances_per_pool=2\n"
+	    "max_disk_gib=1\nmax_warm=0\n"), 0);
+	cr_assert_eq(wr("tenants/acme/pools/web/config", "data_disk_mib=2048\n"
+	    "min_running_seconds=0\nmin_warm_seconds=0\n"), 0);
+
+	cr_expect_eq(mkdir(P("tenants/acme/pools/api"), 0750), -1);
+	cr_expect_eq(errno, EDQUOT);
+	cr_expect(contains("tenants/acme/err", "quota max_pools=1 exceeded"));
+	cr_expect_eq(mkdir(P("tenants/acme/pools/web/instances/a"), 0750), -1);
+	cr_expect_eq(errno, EDQUOT);
+	cr_expect(contains("tenants/acme/pools/web/err",
+	    "quota max_disk_gib=1 exceeded"));
+	cr_assert_eq(wr("tenants/acme/pools/web/config", "data_disk_mib=0\n"),
+	    0);
+	cr_assert_eq(mkdir(P("tenants/acme/pools/web/instances/a"), 0750), 0);
+	cr_assert_eq(mkdir(P("tenants/acme/pools/web/instances/b"), 0750), 0);
+	cr_expect_eq(mkdir(P("tenants/acme/pools/web/instances/c"), 0750), -1);
+	cr_expect_eq(errno, EDQUOT);
+	cr_expect(contains("tenants/acme/pools/web/err",
+	    "quota max_instances_per_pool=2 exceeded"));
+	/* Refused before anything boots. */
+	for (i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		cr_assert_eq(wr(tcfg, runs[i].config), 0);
+		cr_expect_eq(wr(a, "running\n"), -EDQUOT, "%s", runs[i].config);
+		cr_expect(contains("tenants/acme/pools/web/instances/a/err",
+		    runs[i].sentence), "no \"%s\"", runs[i].sentence);
+	}
+	cr_expect_eq(count_vmms(), 0);
+
+	/* One warm instance wanted, none allowed: deferred, not failed. */
+	cr_assert_eq(wr(tcfg, "max_running=8\n"), 0);
+	cr_assert_eq(wr("tenants/acme/pools/web/desired", "warm=1\n"), 0);
+	cr_expect(wait_contains("tenants/acme/pools/web/status",
+	    "max_warm=0 exceeded", 30), "no quota deferral in the status");
+	cr_expect(contains("tenants/acme/pools/web/status", "converged=no"));
+	cr_expect(contains("tenants/acme/pools/web/status", "failed=0"));
+	cr_expect_eq(count_entries("tenants/acme/pools/web/instances"), 2);
+	cr_expect(events_have("tenants/acme/pools/web/events",
+	    "reconcile.defer"));
+	/* Raised: the reconciler boots one and parks it warm. */
+	cr_assert_eq(wr(tcfg, "max_warm=1\n"), 0);
+	cr_expect(wait_contains("tenants/acme/pools/web/status",
+	    "converged=yes", 120), "the pool did not converge");
+	cr_expect(contains("tenants/acme/pools/web/status", "\nwarm=1\n"));
+	cr_expect(contains("tenants/acme/status", "max_warm=1/1"));
+	cr_expect_eq(count_entries("tenants/acme/pools/web/instances"), 2);
+	cr_expect_eq(count_vmms(), 1);
+	empty_pool("web");
+}
+
+/*
+ * mvmfs killed while a pass boots instances: the next mvmfs settles what
+ * was in flight and converges, with no duplicate record and no orphan VM.
+ */
+Test(mvmfs, killed_mid_pass_converges_without_duplicates)
+{
+	char cmd[256];
+	int i;
+
+	make_tree();
+	cr_assert_eq(wr("tenants/acme/pools/web/config",
+	    "min_running_seconds=0\n"), 0);
+	cr_assert_eq(wr("tenants/acme/pools/web/desired", "running=2\n"), 0);
+	for (i = 0; i < 300 && count_entries("tenants/acme/pools/web/"
+	    "instances") < 1; i++)
+		sleep_ms(50);
+	cr_assert_geq(count_entries("tenants/acme/pools/web/instances"), 1,
+	    "the reconciler made no instance");
+	kill(fx.pid, SIGKILL);
+	waitpid(fx.pid, NULL, 0);
+	fx.pid = 0;
+	snprintf(cmd, sizeof(cmd), "fusermount3 -u '%s'", fx.mnt);
+	cr_assert_eq(system(cmd), 0);
+	start_daemon();
+	cr_expect(wait_contains("tenants/acme/pools/web/status",
+	    "converged=yes", 180), "the pool did not converge after restart");
+	cr_expect(contains("tenants/acme/pools/web/status", "\nrunning=2\n"));
+	cr_expect_eq(count_entries("tenants/acme/pools/web/instances"), 2);
+	cr_expect_eq(count_vmms(), 2);
+	empty_pool("web");
 }

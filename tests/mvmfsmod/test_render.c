@@ -146,7 +146,6 @@ Test(render, every_view_has_both_forms)
 {
 	check_forms(MVMFS_VIEW_NODE_INFO, NULL, NULL, NULL);
 	check_forms(MVMFS_VIEW_NODE_STATS, NULL, NULL, NULL);
-	check_forms(MVMFS_VIEW_NODE_STATUS, NULL, NULL, NULL);
 	check_forms(MVMFS_VIEW_TENANT_STATUS, "acme", NULL, NULL);
 	check_forms(MVMFS_VIEW_POOL_STATUS, "acme", "web", NULL);
 	check_forms(MVMFS_VIEW_INSTANCE_INFO, "acme", "web", "i-1");
@@ -211,7 +210,8 @@ Test(render, pool_status_and_missing_objects)
 	size_t len;
 
 	cr_assert_str_eq(s, "converged=unknown\ncreated=0\ndesired_running=2\n"
-	    "desired_sleeping=0\ndesired_warm=0\ninstances=3\nrevision=1\n"
+	    "desired_sleeping=0\ndesired_warm=0\ninstances=3\nmanaged=false\n"
+	    "revision=1\n"
 	    "running=1\nsleeping=1\nstopped=0\nwarm=1\n", "got:\n%s", s);
 	free(s);
 	cr_assert_eq(mvmfs_render(&src, MVMFS_VIEW_POOL_STATUS, "acme", "nope",

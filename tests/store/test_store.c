@@ -262,6 +262,44 @@ Test(store, reopen_keeps_everything)
 	cr_assert_eq(mvm_store_schema_version(st), MVM_STORE_SCHEMA_VERSION);
 }
 
+/*
+ * A schema 1 file (the columns of schema 2 dropped again, as a file of the
+ * first release had them) opens at schema 2 with every row kept and the
+ * new columns at their defaults.
+ */
+Test(store, schema_1_migrates_forward)
+{
+	struct mvm_tenant t = tenant("acme", 3);
+	struct mvm_pool p = pool("acme", "web"), got_p;
+	struct mvm_instance in = instance("acme", "web", "i1"), got_i;
+
+	p.managed = true;
+	in.failures = 2;
+	in.parked = true;
+	cr_assert_eq(mvm_store_tenant_create(st, &t, &err), 0);
+	cr_assert_eq(mvm_store_pool_create(st, &p, &err), 0);
+	cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
+	mvm_store_close(st);
+	st = NULL;
+	raw_sql(path, "ALTER TABLE pools DROP COLUMN managed;"
+	    "ALTER TABLE instances DROP COLUMN failures;"
+	    "ALTER TABLE instances DROP COLUMN last_failure_at;"
+	    "ALTER TABLE instances DROP COLUMN parked;"
+	    "ALTER TABLE instances DROP COLUMN parked_from;"
+	    "PRAGMA user_version = 1");
+	cr_assert_eq(mvm_store_open(path, &st, &err), 0, "%s", err.msg);
+	cr_assert_eq(mvm_store_schema_version(st), 2);
+	cr_assert_eq(mvm_store_pool_get(st, "acme", "web", &got_p, &err), 0);
+	cr_assert_not(got_p.managed);
+	cr_assert_eq(got_p.vcpus, p.vcpus);
+	cr_assert_eq(mvm_store_instance_get(st, "acme", "web", "i1", &got_i,
+	    &err), 0);
+	cr_assert_eq(got_i.failures, 0);
+	cr_assert_eq(got_i.last_failure_at, 0);
+	cr_assert_not(got_i.parked);
+	cr_assert_eq(got_i.ip_offset, in.ip_offset);
+}
+
 /* Tenants. */
 
 Test(store, tenant_round_trips_every_field)

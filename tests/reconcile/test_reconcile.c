@@ -1,0 +1,830 @@
+/*
+ * test_reconcile.c: the reconciler with real guests booted through
+ * mvm-qemu: scaling up and down, counts changed mid-pass, a failing image,
+ * a SIGKILL mid-pass, minimum runtime, quotas, and desired-state documents.
+ *
+ * Needs MVM_QEMU and MVM_TEST_IMAGE, as tests/engine does. Assertions are
+ * on the store and the processes, never on timing; the waits only bound
+ * how long a broken reconciler can hang the suite.
+ */
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "desired.h"
+#include "engine.h"
+#include "reconcile.h"
+#include "store.h"
+#include "vmm.h"
+
+#define WAIT_S	300	/* the longest any wait below may take */
+
+struct fixture {
+	char			 root[64];
+	char			 state_dir[128];
+	char			 run_dir[128];
+	char			 db[160];
+	struct mvm_store	*st;
+	struct mvm_engine	*eng;
+	struct mvm_reconcile	*rec;
+	struct mvm_engine_config cfg;
+	struct mvm_reconcile_config rcfg;
+	pthread_mutex_t		 mu;	/* guards the counters below */
+	unsigned		 events;	/* reconcile.* events seen */
+	unsigned		 changes[MVM_RECONCILE_POOL_PASSED + 1];
+};
+
+static struct fixture fx;
+
+static const char *
+env_or_fail(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL || *v == '\0')
+		cr_assert_fail("%s is not set: run the suite through meson", name);
+	return v;
+}
+
+static void
+on_event(void *arg, const struct mvm_event *ev)
+{
+	(void)arg;
+	if (strncmp(ev->action, "reconcile.", 10) == 0) {
+		pthread_mutex_lock(&fx.mu);
+		fx.events++;
+		pthread_mutex_unlock(&fx.mu);
+	}
+}
+
+static void
+on_change(void *arg, enum mvm_reconcile_change what, const char *tenant,
+    const char *pool)
+{
+	(void)arg;
+	(void)tenant;
+	(void)pool;
+	pthread_mutex_lock(&fx.mu);
+	fx.changes[what]++;
+	pthread_mutex_unlock(&fx.mu);
+}
+
+static void
+open_all(void)
+{
+	struct mvm_error e = { 0 };
+
+	cr_assert_eq(mvm_store_open(fx.db, &fx.st, &e), 0, "store: %s", e.msg);
+	cr_assert_eq(mvm_engine_open(&fx.cfg, fx.st, &fx.eng, &e), 0,
+	    "engine: %s", e.msg);
+	fx.rcfg.st = fx.st;
+	fx.rcfg.eng = fx.eng;
+	cr_assert_eq(mvm_reconcile_open(&fx.rcfg, &fx.rec, &e), 0,
+	    "reconciler: %s", e.msg);
+}
+
+static void
+close_all(void)
+{
+	mvm_reconcile_close(fx.rec);
+	fx.rec = NULL;
+	mvm_engine_close(fx.eng);
+	fx.eng = NULL;
+	mvm_store_close(fx.st);
+	fx.st = NULL;
+}
+
+static void
+make_pool(const char *id, const char *image)
+{
+	struct mvm_error e = { 0 };
+	struct mvm_pool p;
+
+	mvm_pool_init(&p);
+	snprintf(p.tenant, sizeof(p.tenant), "acme");
+	snprintf(p.id, sizeof(p.id), "%s", id);
+	snprintf(p.image, sizeof(p.image), "%s", image);
+	p.runtime.min_running_seconds = 0;
+	p.runtime.min_warm_seconds = 0;
+	p.runtime.drain_timeout_seconds = 2;
+	p.runtime.graceful_shutdown_seconds = 10;
+	p.managed = true;
+	cr_assert_eq(mvm_store_pool_create(fx.st, &p, &e), 0, "%s", e.msg);
+}
+
+static void
+setup(void)
+{
+	struct mvm_tenant t;
+	struct mvm_error e = { 0 };
+	char image_check[512];
+
+	memset(&fx, 0, sizeof(fx));
+	pthread_mutex_init(&fx.mu, NULL);
+	snprintf(fx.root, sizeof(fx.root), "/tmp/mvm-rec-XXXXXX");
+	cr_assert_not_null(mkdtemp(fx.root));
+	snprintf(fx.state_dir, sizeof(fx.state_dir), "%s/state", fx.root);
+	snprintf(fx.run_dir, sizeof(fx.run_dir), "%s/run", fx.root);
+	snprintf(fx.db, sizeof(fx.db), "%s/state.db", fx.root);
+	fx.cfg = (struct mvm_engine_config){ .state_dir = fx.state_dir,
+	    .run_dir = fx.run_dir, .vmm_path = env_or_fail("MVM_QEMU"),
+	    .image_dir = env_or_fail("MVM_TEST_IMAGE"),
+	    .boot_timeout_ms = 120000, .api_timeout_ms = 20000 };
+	snprintf(image_check, sizeof(image_check), "%s/vmlinuz",
+	    fx.cfg.image_dir);
+	cr_assert_eq(access(image_check, R_OK), 0,
+	    "no guest image at %s: build it with guest/build-image.sh",
+	    fx.cfg.image_dir);
+	fx.rcfg = (struct mvm_reconcile_config){ .concurrency = 2,
+	    .interval_ms = 1000,
+	    .plan = { .failure_budget = 3, .backoff_seconds = 1,
+	    .backoff_max_seconds = 4 },
+	    .on_change = on_change, .on_event = on_event };
+	open_all();
+	mvm_tenant_init(&t);
+	snprintf(t.id, sizeof(t.id), "acme");
+	t.net_id = 7;
+	cr_assert_eq(mvm_store_tenant_create(fx.st, &t, &e), 0, "%s", e.msg);
+	make_pool("web", "");
+}
+
+static int
+collect(const struct mvm_instance *in, void *arg)
+{
+	struct mvm_instance **v = arg;
+	size_t n = 0;
+
+	while ((*v)[n].id[0] != '\0')
+		n++;
+	if (n < 63)
+		(*v)[n] = *in;
+	return 0;
+}
+
+/* Every instance record of the node into v (at most 63), zero-terminated. */
+static size_t
+records(struct mvm_instance v[64], const char *pool)
+{
+	size_t n = 0;
+
+	memset(v, 0, 64 * sizeof(*v));
+	cr_assert_eq(mvm_store_instance_list(fx.st, pool ? "acme" : NULL, pool,
+	    collect, &v, NULL), 0);
+	while (v[n].id[0] != '\0')
+		n++;
+	return n;
+}
+
+/* The parent of process `pid`, or 0. */
+static pid_t
+parent_of(pid_t pid)
+{
+	char path[64], buf[512], *rp;
+	FILE *f;
+	size_t len;
+	int ppid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	if ((rp = strrchr(buf, ')')) == NULL ||
+	    sscanf(rp + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return (pid_t)ppid;
+}
+
+/*
+ * How many VMM processes (mvm-qemu, with --api-sock) mention our temp dir;
+ * *unclaimed counts those, and their QEMU children, that no record in `v`
+ * claims.
+ */
+static int
+vmm_processes(const struct mvm_instance *v, size_t n, int *unclaimed)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int count = 0;
+
+	cr_assert_not_null(d);
+	*unclaimed = 0;
+	while ((de = readdir(d)) != NULL) {
+		char path[300], buf[4096];
+		pid_t pid = (pid_t)atoi(de->d_name), owner;
+		bool claimed = false, vmm;
+		size_t len;
+		FILE *f;
+
+		if (pid <= 0 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		len = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		for (size_t i = 0; i < len; i++)
+			if (buf[i] == '\0')
+				buf[i] = ' ';
+		buf[len] = '\0';
+		if (strstr(buf, fx.root) == NULL || strstr(buf, "qemu") == NULL)
+			continue;
+		vmm = strstr(buf, "--api-sock") != NULL;
+		count += vmm;
+		owner = vmm ? pid : parent_of(pid);
+		for (size_t i = 0; i < n; i++)
+			claimed = claimed || (v[i].pid > 0 && v[i].pid == owner);
+		*unclaimed += !claimed;
+	}
+	closedir(d);
+	return count;
+}
+
+static void
+teardown(void)
+{
+	struct mvm_instance v[64];
+	char cmd[256], prefix[160];
+
+	if (fx.rec != NULL) {
+		mvm_reconcile_close(fx.rec);
+		fx.rec = NULL;
+	}
+	if (fx.eng != NULL) {
+		size_t n = records(v, NULL);
+
+		for (size_t i = 0; i < n; i++)
+			mvm_engine_destroy(fx.eng, v[i].tenant, v[i].pool,
+			    v[i].id, NULL);
+	}
+	close_all();
+	if (fx.root[0] != '\0') {
+		snprintf(prefix, sizeof(prefix), "%s/vm/", fx.run_dir);
+		mvm_vmm_kill_orphans(prefix, NULL, NULL);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx.root);
+		cr_expect_eq(system(cmd), 0);
+	}
+	pthread_mutex_destroy(&fx.mu);
+}
+
+static void
+set_desired(const char *pool, uint32_t running, uint32_t warm,
+    uint32_t sleeping)
+{
+	struct mvm_error e = { 0 };
+	struct mvm_pool p;
+
+	cr_assert_eq(mvm_store_pool_get(fx.st, "acme", pool, &p, NULL), 0);
+	p.desired = (struct mvm_counts){ running, warm, sleeping };
+	cr_assert_eq(mvm_store_pool_update(fx.st, &p, &e), 0, "%s", e.msg);
+}
+
+static struct mvm_reconcile_pool_status
+status(const char *pool)
+{
+	struct mvm_reconcile_pool_status s;
+
+	if (mvm_reconcile_pool_status(fx.rec, "acme", pool, &s) < 0)
+		memset(&s, 0, sizeof(s));
+	return s;
+}
+
+/* Records of `pool` by state. */
+static void
+tally(const char *pool, uint32_t by[MVM_STATE_COUNT], size_t *total)
+{
+	struct mvm_instance v[64];
+	size_t n = records(v, pool);
+
+	memset(by, 0, MVM_STATE_COUNT * sizeof(*by));
+	for (size_t i = 0; i < n; i++)
+		by[v[i].state]++;
+	*total = n;
+}
+
+/*
+ * Wait until the pool's last pass is converged with nothing running and
+ * the store holds exactly the desired counts.
+ */
+static void
+wait_converged(const char *pool, uint32_t running, uint32_t warm,
+    uint32_t sleeping)
+{
+	struct mvm_reconcile_pool_status s;
+	uint32_t by[MVM_STATE_COUNT];
+	size_t total;
+
+	for (int i = 0; i < WAIT_S * 10; i++) {
+		s = status(pool);
+		tally(pool, by, &total);
+		if (s.passed && !s.active && s.summary.converged &&
+		    by[MVM_STATE_RUNNING] == running &&
+		    by[MVM_STATE_WARM] == warm &&
+		    by[MVM_STATE_SLEEPING] == sleeping)
+			return;
+		usleep(100 * 1000);
+	}
+	cr_assert_fail("pool %s did not converge to %u/%u/%u: running %u "
+	    "warm %u sleeping %u; pending: %s", pool, running, warm, sleeping,
+	    by[MVM_STATE_RUNNING], by[MVM_STATE_WARM],
+	    by[MVM_STATE_SLEEPING], s.pending);
+}
+
+/* Every running or warm record has a live VMM; the others have none. */
+static void
+assert_processes(const char *pool)
+{
+	struct mvm_instance v[64];
+	size_t n = records(v, pool);
+	int unclaimed, live = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct mvm_vmm_proc p = { v[i].pid, v[i].pid_start };
+
+		if (v[i].state == MVM_STATE_RUNNING ||
+		    v[i].state == MVM_STATE_WARM) {
+			cr_assert_gt(v[i].pid, 0, "%s has no VMM", v[i].id);
+			cr_assert(mvm_vmm_alive(&p), "the VMM of %s is gone",
+			    v[i].id);
+			live++;
+		} else
+			cr_assert_eq(v[i].pid, 0, "%s is %s with a pid", v[i].id,
+			    mvm_state_name(v[i].state));
+	}
+	cr_assert_eq(vmm_processes(v, n, &unclaimed), live);
+	cr_assert_eq(unclaimed, 0, "a VMM process no record claims");
+}
+
+TestSuite(reconcile, .init = setup, .fini = teardown, .timeout = 900);
+
+Test(reconcile, scale_up_and_down)
+{
+	struct mvm_reconcile_pool_status s;
+	uint32_t by[MVM_STATE_COUNT];
+	size_t total;
+
+	set_desired("web", 3, 1, 1);
+	mvm_reconcile_kick(fx.rec, "acme", "web");
+	wait_converged("web", 3, 1, 1);
+	tally("web", by, &total);
+	cr_assert_eq(total, 5, "%zu records for 5 slots", total);
+	assert_processes("web");
+	s = status("web");
+	cr_assert_eq(s.totals.created, 5);
+	cr_assert_eq(s.totals.started, 5);
+	cr_assert_eq(s.totals.warmed, 1);
+	cr_assert_eq(s.totals.slept, 1);
+	cr_assert_eq(s.totals.failed, 0);
+	cr_assert_str_eq(s.pending, "");
+	pthread_mutex_lock(&fx.mu);
+	cr_assert_geq(fx.events, 10, "each step begins and ends with an event");
+	cr_assert_gt(fx.changes[MVM_RECONCILE_POOL_PASSED], 0);
+	pthread_mutex_unlock(&fx.mu);
+
+	set_desired("web", 0, 0, 0);
+	mvm_reconcile_kick(fx.rec, "acme", "web");
+	wait_converged("web", 0, 0, 0);
+	tally("web", by, &total);
+	cr_assert_eq(total, 5, "records are kept for reuse");
+	cr_assert_eq(by[MVM_STATE_STOPPED], 5);
+	assert_processes("web");
+}
+
+Test(reconcile, counts_change_mid_pass)
+{
+	uint32_t by[MVM_STATE_COUNT];
+	size_t total;
+	int i;
+
+	set_desired("web", 1, 0, 0);
+	mvm_reconcile_kick(fx.rec, "acme", "web");
+	/* Change the counts once the first record exists, mid-boot. */
+	for (i = 0; i < WAIT_S * 100; i++) {
+		tally("web", by, &total);
+		if (total > 0)
+			break;
+		usleep(10 * 1000);
+	}
+	cr_assert_eq(total, 1);
+	cr_assert(status("web").active, "the pass has ended already");
+	set_desired("web", 1, 1, 0);
+	mvm_reconcile_kick(fx.rec, "acme", "web");
+	wait_converged("web", 1, 1, 0);
+	tally("web", by, &total);
+	cr_assert_eq(total, 2, "%zu records for 2 slots", total);
+	assert_processes("web");
+}
+
+Test(reconcile, failing_image_reaches_budget)
+{
+	struct mvm_reconcile_pool_status s;
+	struct mvm_instance v[64];
+	char bad[200], cmd[600];
+	size_t n;
+	int i;
+
+	snprintf(bad, sizeof(bad), "%s/broken", fx.root);
+	snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s' && truncate -s 4096 "
+	    "'%s/vmlinuz'", fx.cfg.image_dir, bad, bad);
+	cr_assert_eq(system(cmd), 0);
+	make_pool("bad", bad);
+	set_desired("bad", 2, 0, 0);
+	mvm_reconcile_kick(fx.rec, "acme", "bad");
+	for (i = 0; i < WAIT_S * 10; i++) {
+		s = status("bad");
+		if (s.passed && !s.active && s.summary.failed == 2)
+			break;
+		usleep(100 * 1000);
+	}
+	cr_assert_eq(s.summary.failed, 2, "never failed out: %s", s.pending);
+	cr_assert_gt(s.summary.failed_holding, 0);
+	cr_assert_not(s.summary.converged);
+	cr_assert(strstr(s.pending, "hold ") != NULL, "%s", s.pending);
+
+	/* More passes create nothing. */
+	for (i = 0; i < 3; i++) {
+		mvm_reconcile_kick(fx.rec, "acme", "bad");
+		sleep(1);
+	}
+	n = records(v, "bad");
+	cr_assert_eq(n, 2, "%zu records for 2 slots", n);
+	for (size_t k = 0; k < n; k++) {
+		cr_assert_eq(v[k].state, MVM_STATE_STOPPED);
+		cr_assert_eq(v[k].failures, 3, "%s failed %u times", v[k].id,
+		    v[k].failures);
+		cr_assert_neq(v[k].reason[0], '\0');
+	}
+	s = status("bad");
+	cr_assert_eq(s.totals.created, 2);
+	cr_assert_eq(s.totals.failed, 6);
+	cr_assert_not(s.summary.converged);
+	assert_processes("bad");
+}
+
+Test(reconcile, sigkill_mid_pass)
+{
+	struct mvm_instance v[64];
+	uint32_t by[MVM_STATE_COUNT];
+	size_t n, total;
+	pid_t child;
+	int st, i, unclaimed;
+
+	set_desired("web", 2, 0, 0);
+	close_all();
+	child = fork();
+	cr_assert_geq(child, 0);
+	if (child == 0) {
+		struct mvm_store *s;
+		struct mvm_engine *eng;
+		struct mvm_reconcile *r;
+		struct mvm_reconcile_config c = fx.rcfg;
+
+		c.on_change = NULL;
+		c.on_event = NULL;
+		if (mvm_store_open(fx.db, &s, NULL) < 0 ||
+		    mvm_engine_open(&fx.cfg, s, &eng, NULL) < 0)
+			_exit(2);
+		c.st = s;
+		c.eng = eng;
+		if (mvm_reconcile_open(&c, &r, NULL) < 0)
+			_exit(2);
+		mvm_reconcile_kick(r, "acme", "web");
+		for (;;)
+			pause();
+	}
+	cr_assert_eq(mvm_store_open(fx.db, &fx.st, NULL), 0);
+	for (i = 0; i < WAIT_S * 100; i++) {
+		if (mvm_store_instance_count(fx.st, "acme", "web", NULL) > 0)
+			break;
+		cr_assert_eq(waitpid(child, &st, WNOHANG), 0, "the child died");
+		usleep(10 * 1000);
+	}
+	/* Let a boot get under way, then kill the reconciler's process. */
+	usleep(1500 * 1000);
+	tally("web", by, &total);
+	cr_assert_lt(by[MVM_STATE_RUNNING], 2, "converged before the kill");
+	kill(child, SIGKILL);
+	waitpid(child, &st, 0);
+	mvm_store_close(fx.st);
+	fx.st = NULL;
+
+	open_all();
+	mvm_reconcile_kick(fx.rec, "acme", "web");
+	wait_converged("web", 2, 0, 0);
+	tally("web", by, &total);
+	cr_assert_eq(total, 2, "%zu records for 2 slots", total);
+	n = records(v, NULL);
+	cr_assert_eq(vmm_processes(v, n, &unclaimed), 2);
+	cr_assert_eq(unclaimed, 0, "an orphan VMM survived the crash");
+	assert_processes("web");
+}
+
+Test(reconcile, minimum_runtime_defers)
+{
+	struct mvm_reconcile_pool_status s;
+	struct mvm_pool p;
+	uint32_t by[MVM_STATE_COUNT];
+	size_t total;
+	int i;
+
+	cr_assert_eq(mvm_store_pool_get(fx.st, "acme", "web", &p, NULL), 0);
+	p.runtime.min_running_seconds = 6;
+	p.desired.running = 1;
+	cr_assert_eq(mvm_store_pool_update(fx.st, &p, NULL), 0);
+	mvm_reconcile_kick(fx.rec, "acme", "web");
+	wait_converged("web", 1, 0, 0);
+
+	set_desired("web", 0, 0, 0);
+	mvm_reconcile_kick(fx.rec, "acme", "web");
+	for (i = 0; i < WAIT_S * 10; i++) {
+		s = status("web");
+		if (s.summary.desired.running == 0 && s.summary.deferred > 0)
+			break;
+		usleep(100 * 1000);
+	}
+	cr_assert_eq(s.summary.deferred, 1, "no deferral: %s", s.pending);
+	cr_assert_not(s.summary.converged);
+	cr_assert_gt(s.summary.next_at, 0);
+	cr_assert(strstr(s.pending, "min_running_seconds") != NULL, "%s",
+	    s.pending);
+	tally("web", by, &total);
+	cr_assert_eq(by[MVM_STATE_RUNNING], 1, "stopped before its minimum");
+
+	/* No kick: next_at brings the pass. */
+	wait_converged("web", 0, 0, 0);
+	tally("web", by, &total);
+	cr_assert_eq(by[MVM_STATE_STOPPED], 1);
+	assert_processes("web");
+}
+
+Test(reconcile, quota_defers_then_proceeds)
+{
+	struct mvm_reconcile_pool_status s;
+	struct mvm_tenant t;
+	uint32_t by[MVM_STATE_COUNT];
+	size_t total;
+	int i;
+
+	cr_assert_eq(mvm_store_tenant_get(fx.st, "acme", &t, NULL), 0);
+	t.quota.max_running = 1;
+	cr_assert_eq(mvm_store_tenant_update(fx.st, &t, NULL), 0);
+	set_desired("web", 2, 0, 0);
+	mvm_reconcile_kick(fx.rec, "acme", "web");
+	for (i = 0; i < WAIT_S * 10; i++) {
+		s = status("web");
+		tally("web", by, &total);
+		if (s.passed && !s.active && by[MVM_STATE_RUNNING] == 1 &&
+		    s.summary.deferred > 0)
+			break;
+		usleep(100 * 1000);
+	}
+	cr_assert_eq(by[MVM_STATE_RUNNING], 1);
+	cr_assert_eq(total, 1, "a slot the quota refuses gets no record");
+	cr_assert_eq(s.summary.deferred, 1, "%s", s.pending);
+	cr_assert_not(s.summary.converged);
+	cr_assert(strstr(s.pending, "max_running") != NULL, "%s", s.pending);
+	cr_assert_eq(s.totals.failed, 0, "a quota refusal is not a failure");
+
+	cr_assert_eq(mvm_store_tenant_get(fx.st, "acme", &t, NULL), 0);
+	t.quota.max_running = 2;
+	cr_assert_eq(mvm_store_tenant_update(fx.st, &t, NULL), 0);
+	mvm_reconcile_kick(fx.rec, "acme", NULL);
+	wait_converged("web", 2, 0, 0);
+	tally("web", by, &total);
+	cr_assert_eq(total, 2);
+	assert_processes("web");
+}
+
+/* A document with tenant corp and pools wk (worker) and gw (gateway). */
+static struct mvm_desired *
+document(uint32_t max_running, uint32_t wk_mem, uint32_t gw_running,
+    bool with_wk, bool prune_pools, bool with_corp, bool prune_tenants)
+{
+	char text[4096], pools[2048] = "", tenants[3000] = "";
+	const char *pool_fmt = "{\"pool_id\": \"%s\", \"flake_ref\": \"\", "
+	    "\"profile\": \"minimal\", \"role\": \"%s\", "
+	    "\"instance_resources\": {\"vcpus\": 1, \"mem_mib\": %u}, "
+	    "\"desired_counts\": {\"running\": %u, \"warm\": 0, "
+	    "\"sleeping\": 0}, \"runtime_policy\": {\"min_running_seconds\": "
+	    "0, \"min_warm_seconds\": 0, \"drain_timeout_seconds\": 2, "
+	    "\"graceful_shutdown_seconds\": 10}}";
+	struct mvm_desired *d = NULL;
+	struct mvm_error e = { 0 };
+	char wk[700], gw[700];
+
+	snprintf(wk, sizeof(wk), pool_fmt, "wk", "worker", wk_mem, 0u);
+	snprintf(gw, sizeof(gw), pool_fmt, "gw", "gateway", 128u, gw_running);
+	snprintf(pools, sizeof(pools), "%s%s%s", with_wk ? wk : "",
+	    with_wk ? ", " : "", gw);
+	if (with_corp)
+		snprintf(tenants, sizeof(tenants), "{\"tenant_id\": \"corp\", "
+		    "\"network\": {\"tenant_net_id\": 9, \"ipv4_subnet\": "
+		    "\"10.240.9.0/24\"}, \"quotas\": {\"max_vcpus\": 16, "
+		    "\"max_mem_mib\": 32768, \"max_running\": %u, "
+		    "\"max_warm\": 4, \"max_pools\": 3, "
+		    "\"max_instances_per_pool\": 10, \"max_disk_gib\": 100}, "
+		    "\"pools\": [%s]}", max_running, pools);
+	snprintf(text, sizeof(text), "{\"schema_version\": 1, \"node_id\": "
+	    "\"n1\", \"tenants\": [%s], \"prune_unknown_pools\": %s, "
+	    "\"prune_unknown_tenants\": %s}", tenants,
+	    prune_pools ? "true" : "false", prune_tenants ? "true" : "false");
+	cr_assert_eq(mvm_desired_parse(text, strlen(text), &d, &e), 0,
+	    "%s: %s", e.msg, text);
+	return d;
+}
+
+static cJSON *
+apply(struct mvm_desired *d, struct mvm_reconcile_report *rep)
+{
+	struct mvm_error e = { 0 };
+	char *json = NULL;
+	size_t len = 0;
+	cJSON *o;
+
+	cr_assert_eq(mvm_reconcile_apply(fx.rec, d, 1000, 1000, WAIT_S * 1000,
+	    rep, &e), 0, "%s", e.msg);
+	mvm_desired_free(d);
+	cr_assert_eq(mvm_reconcile_report_json(fx.rec, rep, &json, &len), 0);
+	cr_assert_eq(strlen(json), len);
+	cr_assert_eq(json[len - 1], '\n');
+	o = cJSON_Parse(json);
+	cr_assert_not_null(o, "%s", json);
+	free(json);
+	return o;
+}
+
+static void
+assert_strings(const cJSON *o, const char *name, const char *a,
+    const char *b)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, name);
+	int n = (a != NULL) + (b != NULL);
+
+	cr_assert(cJSON_IsArray(arr), "%s", name);
+	cr_assert_eq(cJSON_GetArraySize(arr), n, "%s", name);
+	if (a != NULL)
+		cr_assert_str_eq(cJSON_GetArrayItem(arr, 0)->valuestring, a);
+	if (b != NULL)
+		cr_assert_str_eq(cJSON_GetArrayItem(arr, 1)->valuestring, b);
+}
+
+static double
+number(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	cr_assert(cJSON_IsNumber(v), "%s", name);
+	return v->valuedouble;
+}
+
+Test(reconcile, apply_documents)
+{
+	struct mvm_reconcile_report rep;
+	struct mvm_tenant t;
+	struct mvm_pool p;
+	struct mvm_instance v[64];
+	const cJSON *pools, *item;
+	cJSON *o;
+
+	/* Create: gateway pools first, whatever the document's order. */
+	o = apply(document(8, 128, 0, true, false, true, false), &rep);
+	cr_assert(rep.converged);
+	cr_assert_gt(rep.finished_at, 0);
+	assert_strings(o, "tenants_created", "corp", NULL);
+	assert_strings(o, "pools_created", "corp/gw", "corp/wk");
+	assert_strings(o, "pools_updated", NULL, NULL);
+	assert_strings(o, "errors", NULL, NULL);
+	cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o,
+	    "converged")));
+	cr_assert_eq(number(o, "instances_created"), 0);
+	pools = cJSON_GetObjectItemCaseSensitive(o, "pools");
+	cr_assert_eq(cJSON_GetArraySize(pools), 2);
+	item = cJSON_GetArrayItem(pools, 0);
+	cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(item,
+	    "pool")->valuestring, "corp/wk");
+	cr_assert(strstr(cJSON_GetObjectItemCaseSensitive(item,
+	    "summary")->valuestring, "converged=yes") != NULL);
+	cJSON_Delete(o);
+	mvm_reconcile_report_free(&rep);
+	cr_assert_eq(mvm_store_tenant_get(fx.st, "corp", &t, NULL), 0);
+	cr_assert_eq(t.net_id, 9);
+	cr_assert_eq(t.uid, 1000);
+	cr_assert_eq(t.quota.max_running, 8);
+	cr_assert_eq(mvm_store_pool_get(fx.st, "corp", "wk", &p, NULL), 0);
+	cr_assert_eq(p.mem_mib, 128);
+	pthread_mutex_lock(&fx.mu);
+	cr_assert_eq(fx.changes[MVM_RECONCILE_TENANT_CREATED], 1);
+	cr_assert_eq(fx.changes[MVM_RECONCILE_POOL_CREATED], 2);
+	pthread_mutex_unlock(&fx.mu);
+
+	/* Update: quotas, a pool's memory, counts (one guest boots). */
+	o = apply(document(4, 256, 1, true, false, true, false), &rep);
+	cr_assert(rep.converged);
+	assert_strings(o, "tenants_created", NULL, NULL);
+	assert_strings(o, "tenants_updated", "corp", NULL);
+	assert_strings(o, "pools_updated", "corp/gw", "corp/wk");
+	cr_assert_eq(number(o, "instances_created"), 1);
+	cr_assert_eq(number(o, "instances_started"), 1);
+	cr_assert_eq(number(o, "instances_failed"), 0);
+	cJSON_Delete(o);
+	mvm_reconcile_report_free(&rep);
+	cr_assert_eq(mvm_store_tenant_get(fx.st, "corp", &t, NULL), 0);
+	cr_assert_eq(t.quota.max_running, 4);
+	cr_assert_eq(mvm_store_pool_get(fx.st, "corp", "wk", &p, NULL), 0);
+	cr_assert_eq(p.mem_mib, 256);
+	cr_assert_eq(records(v, NULL), 1);
+	cr_assert_eq(v[0].state, MVM_STATE_RUNNING);
+	cr_assert_str_eq(v[0].pool, "gw");
+
+	/* The same document again changes nothing. */
+	o = apply(document(4, 256, 1, true, false, true, false), &rep);
+	assert_strings(o, "tenants_updated", NULL, NULL);
+	assert_strings(o, "pools_updated", NULL, NULL);
+	cr_assert_eq(number(o, "instances_created"), 0);
+	cJSON_Delete(o);
+	mvm_reconcile_report_free(&rep);
+
+	/* Without wk and with prune_unknown_pools: wk goes, acme stays. */
+	o = apply(document(4, 256, 1, false, true, true, false), &rep);
+	assert_strings(o, "pools_pruned", "corp/wk", NULL);
+	assert_strings(o, "tenants_pruned", NULL, NULL);
+	cJSON_Delete(o);
+	mvm_reconcile_report_free(&rep);
+	cr_assert_eq(mvm_store_pool_get(fx.st, "corp", "wk", &p, NULL),
+	    -ENOENT);
+	cr_assert_eq(mvm_store_pool_get(fx.st, "acme", "web", &p, NULL), 0);
+
+	/* No tenants, prune_unknown_tenants: both go, gw's guest with them. */
+	o = apply(document(4, 256, 1, false, false, false, true), &rep);
+	assert_strings(o, "tenants_pruned", "acme", "corp");
+	assert_strings(o, "pools_pruned", "acme/web", "corp/gw");
+	assert_strings(o, "errors", NULL, NULL);
+	cJSON_Delete(o);
+	mvm_reconcile_report_free(&rep);
+	cr_assert_eq(mvm_store_tenant_count(fx.st, NULL), 0);
+	cr_assert_eq(records(v, NULL), 0);
+	assert_processes(NULL);
+	pthread_mutex_lock(&fx.mu);
+	cr_assert_eq(fx.changes[MVM_RECONCILE_TENANT_PRUNED], 2);
+	cr_assert_eq(fx.changes[MVM_RECONCILE_POOL_PRUNED], 3);
+	pthread_mutex_unlock(&fx.mu);
+}
+
+struct dry {
+	char	pools[4][2 * MVM_ID_MAX + 2];
+	size_t	steps[4];
+	int	n;
+};
+
+static int
+dry_pool(const struct mvm_pool *p, const struct mvm_plan *pl, void *arg)
+{
+	struct dry *d = arg;
+
+	cr_assert_lt(d->n, 4);
+	snprintf(d->pools[d->n], sizeof(d->pools[0]), "%s/%s", p->tenant,
+	    p->id);
+	d->steps[d->n++] = pl->nsteps;
+	return 0;
+}
+
+Test(reconcile, plan_all_is_a_dry_run)
+{
+	struct mvm_desired *d;
+	struct mvm_error e = { 0 };
+	struct mvm_instance v[64];
+	struct dry dry = { 0 };
+	struct mvm_pool p;
+
+	/* As stored: web wants nothing. */
+	cr_assert_eq(mvm_reconcile_plan_all(fx.st, NULL, NULL, dry_pool, &dry,
+	    &e), 1, "%s", e.msg);
+	cr_assert_str_eq(dry.pools[0], "acme/web");
+	cr_assert_eq(dry.steps[0], 0);
+
+	/* As the document would have it: corp's two pools are new. */
+	memset(&dry, 0, sizeof(dry));
+	d = document(8, 128, 2, true, false, true, false);
+	cr_assert_eq(mvm_reconcile_plan_all(fx.st, d, NULL, dry_pool, &dry,
+	    &e), 3, "%s", e.msg);
+	mvm_desired_free(d);
+	cr_assert_str_eq(dry.pools[0], "acme/web");
+	cr_assert_str_eq(dry.pools[1], "corp/wk");
+	cr_assert_eq(dry.steps[1], 0);
+	cr_assert_str_eq(dry.pools[2], "corp/gw");
+	cr_assert_eq(dry.steps[2], 2, "two creates for running=2");
+
+	/* Nothing was written. */
+	cr_assert_eq(mvm_store_pool_get(fx.st, "corp", "gw", &p, NULL), -ENOENT);
+	cr_assert_eq(records(v, NULL), 0);
+}

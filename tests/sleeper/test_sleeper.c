@@ -1,0 +1,421 @@
+/*
+ * test_sleeper.c: the sleep policy runner with real guests booted through
+ * mvm-qemu: an idle guest goes warm then sleeping; a guest that keeps a
+ * CPU busy or sends traffic stays running; a pinned pool is left alone;
+ * minimum runtime defers the move once, with an event.
+ *
+ * Needs MVM_QEMU (the mvm-qemu binary, set by meson) and MVM_TEST_IMAGE
+ * (a built guest image; scripts/check.sh builds it once per run), and
+ * root for the tap of the traffic test. The tests share one instance
+ * address, hence one tap name, so they run one at a time (-j1).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "guest.h"
+#include "netplan.h"
+#include "sleeper.h"
+#include "store.h"
+#include "vmm.h"
+
+/* An unusual net_id, so that the tap of test c meets no other test's. */
+#define NET_ID		3016
+#define INSTANCE	"i-00000001"
+/* Passes one second apart that outlast both thresholds (3 s and 8 s). */
+#define WINDOW_PASSES	16
+
+struct fixture {
+	char			 root[64];
+	char			 state_dir[128];
+	char			 run_dir[128];
+	char			 db[160];
+	char			 tap[MVM_IFNAME_MAX + 1];
+	struct mvm_store	*st;
+	struct mvm_engine	*eng;
+	struct mvm_sleeper	*sl;
+	struct mvm_engine_config cfg;
+	/* What the callbacks saw. */
+	int			 moved;
+	char			 actions[16][MVM_EVENT_ACTION_MAX + 1];
+	int			 nactions;
+};
+
+static struct fixture fx;
+
+static const char *
+env_or_fail(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL || *v == '\0')
+		cr_assert_fail("%s is not set: run the suite through meson (make check)",
+		    name);
+	return v;
+}
+
+static void
+on_moved(void *arg, const char *tenant, const char *pool)
+{
+	cr_assert_eq(arg, &fx);
+	cr_assert_str_eq(tenant, "acme");
+	cr_assert_str_eq(pool, "web");
+	fx.moved++;
+}
+
+static void
+on_event(void *arg, const struct mvm_event *ev)
+{
+	cr_assert_eq(arg, &fx);
+	cr_assert_gt(ev->seq, 0, "the event must be stored before it is told");
+	if (fx.nactions < 16)
+		snprintf(fx.actions[fx.nactions++], sizeof(fx.actions[0]),
+		    "%s", ev->action);
+}
+
+static void
+setup(void)
+{
+	struct mvm_error e = { 0 };
+	struct mvm_tenant t;
+	char image_check[512];
+
+	memset(&fx, 0, sizeof(fx));
+	snprintf(fx.root, sizeof(fx.root), "/tmp/mvm-sleeper-XXXXXX");
+	cr_assert_not_null(mkdtemp(fx.root));
+	snprintf(fx.state_dir, sizeof(fx.state_dir), "%s/state", fx.root);
+	snprintf(fx.run_dir, sizeof(fx.run_dir), "%s/run", fx.root);
+	snprintf(fx.db, sizeof(fx.db), "%s/state.db", fx.root);
+	fx.cfg = (struct mvm_engine_config){ .state_dir = fx.state_dir,
+	    .run_dir = fx.run_dir, .vmm_path = env_or_fail("MVM_QEMU"),
+	    .image_dir = env_or_fail("MVM_TEST_IMAGE"),
+	    .boot_timeout_ms = 120000, .api_timeout_ms = 20000 };
+	snprintf(image_check, sizeof(image_check), "%s/vmlinuz",
+	    fx.cfg.image_dir);
+	cr_assert_eq(access(image_check, R_OK), 0,
+	    "no guest image at %s: build it with guest/build-image.sh",
+	    fx.cfg.image_dir);
+	cr_assert_eq(mvm_store_open(fx.db, &fx.st, &e), 0, "store: %s", e.msg);
+	cr_assert_eq(mvm_engine_open(&fx.cfg, fx.st, &fx.eng, &e), 0,
+	    "engine: %s", e.msg);
+	cr_assert_eq(mvm_sleeper_open(&(struct mvm_sleeper_config){
+	    .st = fx.st, .eng = fx.eng, .guest_timeout_ms = 1000,
+	    .on_moved = on_moved, .on_moved_arg = &fx,
+	    .on_event = on_event, .on_event_arg = &fx }, &fx.sl, &e), 0,
+	    "sleeper: %s", e.msg);
+
+	mvm_tenant_init(&t);
+	snprintf(t.id, sizeof(t.id), "acme");
+	t.net_id = NET_ID;
+	cr_assert_eq(mvm_store_tenant_create(fx.st, &t, &e), 0, "%s", e.msg);
+	mvm_net_tap_name(NET_ID, MVM_NET_FIRST_OFFSET, fx.tap);
+}
+
+static void
+teardown(void)
+{
+	char cmd[256], prefix[160];
+
+	/* Kill whatever a failed test left behind, then remove the files. */
+	if (fx.eng != NULL)
+		mvm_engine_destroy(fx.eng, "acme", "web", INSTANCE, NULL);
+	mvm_sleeper_close(fx.sl);
+	mvm_engine_close(fx.eng);
+	mvm_store_close(fx.st);
+	snprintf(prefix, sizeof(prefix), "%s/vm/", fx.run_dir);
+	mvm_vmm_kill_orphans(prefix, NULL, NULL);
+	snprintf(cmd, sizeof(cmd), "ip link del '%s' 2>/dev/null", fx.tap);
+	(void)system(cmd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx.root);
+	cr_expect_eq(system(cmd), 0);
+}
+
+TestSuite(sleeper, .init = setup, .fini = teardown, .timeout = 600);
+
+/*
+ * Pool acme/web with thresholds of a few seconds and no minimum runtime
+ * unless `min_running` says otherwise, and one running instance of it.
+ */
+static void
+start_pool(bool pinned, uint32_t min_running)
+{
+	struct mvm_error e = { 0 };
+	struct mvm_instance in;
+	struct mvm_pool p;
+	int rc;
+
+	mvm_pool_init(&p);
+	snprintf(p.tenant, sizeof(p.tenant), "acme");
+	snprintf(p.id, sizeof(p.id), "web");
+	p.pinned = pinned;
+	p.runtime.min_running_seconds = min_running;
+	p.runtime.min_warm_seconds = 0;
+	p.runtime.drain_timeout_seconds = 2;
+	p.runtime.graceful_shutdown_seconds = 10;
+	p.sleep.warm_after_idle_seconds = 3;
+	p.sleep.sleep_after_idle_seconds = 8;
+	cr_assert_eq(mvm_store_pool_create(fx.st, &p, &e), 0, "%s", e.msg);
+
+	memset(&in, 0, sizeof(in));
+	snprintf(in.tenant, sizeof(in.tenant), "acme");
+	snprintf(in.pool, sizeof(in.pool), "web");
+	snprintf(in.id, sizeof(in.id), INSTANCE);
+	in.state = MVM_STATE_CREATED;
+	in.created_at = time(NULL);
+	cr_assert_eq(mvm_store_instance_create(fx.st, &in, &e), 0, "%s", e.msg);
+	cr_assert_eq(in.ip_offset, MVM_NET_FIRST_OFFSET);
+	rc = mvm_engine_transition(fx.eng, "acme", "web", INSTANCE,
+	    MVM_STATE_RUNNING, 0, &e);
+	cr_assert_eq(rc, 0, "start: %d %s", rc, e.msg);
+}
+
+static struct mvm_instance
+get(void)
+{
+	struct mvm_instance in;
+
+	cr_assert_eq(mvm_store_instance_get(fx.st, "acme", "web", INSTANCE,
+	    &in, NULL), 0);
+	return in;
+}
+
+/* One pass, its figures added to *sum, and what it saw logged. */
+static void
+pass(struct mvm_sleeper_result *sum)
+{
+	struct mvm_sleeper_result r;
+	struct mvm_error e = { 0 };
+	struct mvm_idle_track tr;
+	struct mvm_sleep_policy sp;
+	char why[256] = "not measured";
+	int rc;
+
+	rc = mvm_sleeper_pass(fx.sl, &r, &e);
+	cr_assert_eq(rc, 0, "pass: %d %s", rc, e.msg);
+	mvm_sleep_policy_defaults(&sp);
+	if (mvm_sleeper_instance(fx.sl, "acme", "web", INSTANCE, &tr) == 0 &&
+	    tr.have_iv)
+		mvm_idle_describe(&tr.iv, &sp, why, sizeof(why));
+	cr_log_info("pass: measured %u warmed %u slept %u deferred %u "
+	    "failed %u; %s: %s", r.measured, r.warmed, r.slept, r.deferred,
+	    r.failed, mvm_state_name(get().state), why);
+	sum->measured += r.measured;
+	sum->warmed += r.warmed;
+	sum->slept += r.slept;
+	sum->deferred += r.deferred;
+	sum->failed += r.failed;
+}
+
+struct found {
+	const char	*action;
+	int		 n;
+	char		 detail[MVM_EVENT_DETAIL_MAX + 1];
+};
+
+static int
+match_event(const struct mvm_event *ev, void *arg)
+{
+	struct found *f = arg;
+
+	if (strcmp(ev->action, f->action) == 0) {
+		f->n++;
+		snprintf(f->detail, sizeof(f->detail), "%s", ev->detail);
+	}
+	return 0;
+}
+
+/* How many events `action` the instance has; *detail gets the last. */
+static int
+events(const char *action, char *detail, size_t len)
+{
+	struct mvm_event_filter f = { .tenant = "acme", .pool = "web",
+	    .instance = INSTANCE };
+	struct found fd = { .action = action };
+
+	cr_assert_eq(mvm_store_event_list(fx.st, &f, match_event, &fd, NULL), 0);
+	if (detail != NULL)
+		snprintf(detail, len, "%s", fd.detail);
+	return fd.n;
+}
+
+static bool
+told(const char *action)
+{
+	for (int i = 0; i < fx.nactions; i++)
+		if (strcmp(fx.actions[i], action) == 0)
+			return true;
+	return false;
+}
+
+/* Run `script` with /bin/sh in the guest; it must exit 0. */
+static void
+guest_sh(const char *script)
+{
+	const char *argv[] = { "/bin/sh", "-c", script, NULL };
+	struct mvm_guest_exec_result *r = NULL;
+	struct mvm_instance in = get();
+	struct mvm_error e = { 0 };
+	char vsock[256];
+	int fd = -1;
+
+	cr_assert_eq(mvm_engine_vsock_path(fx.eng, &in, vsock, sizeof(vsock)), 0);
+	cr_assert_eq(mvm_guest_connect(vsock, MVM_GUEST_PORT, 5000, &fd, &e), 0,
+	    "%s", e.msg);
+	cr_assert_eq(mvm_guest_exec(fd, 15000, argv, NULL, 10000, &r, &e), 0,
+	    "%s", e.msg);
+	close(fd);
+	cr_assert_eq(r->exit_code, 0, "%s: %s", script, (char *)r->stderr_buf);
+	cr_assert_not(r->timed_out, "%s held the Exec open", script);
+	mvm_guest_exec_free(r);
+}
+
+/*
+ * Run passes a second apart over the window and require that the
+ * instance stays running and unparked throughout. Returns the last track.
+ */
+static struct mvm_idle_track
+stays_running(struct mvm_sleeper_result *sum)
+{
+	struct mvm_idle_track tr;
+	struct mvm_instance in;
+
+	for (int i = 0; i < WINDOW_PASSES; i++) {
+		pass(sum);
+		in = get();
+		cr_assert_eq(in.state, MVM_STATE_RUNNING,
+		    "pass %d moved the instance to %s", i,
+		    mvm_state_name(in.state));
+		cr_assert_not(in.parked);
+		sleep(1);
+	}
+	cr_assert_eq(mvm_sleeper_instance(fx.sl, "acme", "web", INSTANCE, &tr),
+	    0);
+	cr_assert(tr.have_iv);
+	return tr;
+}
+
+Test(sleeper, idle_guest_goes_warm_then_sleeping)
+{
+	struct mvm_sleeper_result sum = { 0 };
+	struct mvm_idle_track tr;
+	struct mvm_instance in;
+	char detail[MVM_EVENT_DETAIL_MAX + 1];
+	bool was_warm = false;
+	int i;
+
+	start_pool(false, 0);
+	for (i = 0; i < 60 && get().state != MVM_STATE_SLEEPING; i++) {
+		pass(&sum);
+		in = get();
+		if (in.state == MVM_STATE_WARM) {
+			was_warm = true;
+			cr_assert(in.parked, "a warm move of the policy parks");
+			cr_assert_eq(in.parked_from, MVM_STATE_RUNNING);
+			cr_assert_gt(in.pid, 0, "a warm guest keeps its VMM");
+		}
+		sleep(1);
+	}
+	in = get();
+	cr_assert_eq(in.state, MVM_STATE_SLEEPING, "still %s after %d passes",
+	    mvm_state_name(in.state), i);
+	cr_assert(was_warm, "the guest must pass through warm");
+	cr_assert(in.parked);
+	cr_assert_eq(in.parked_from, MVM_STATE_RUNNING,
+	    "parked from the slot it first left");
+	cr_assert_eq(in.pid, 0);
+	cr_assert_eq(sum.warmed, 1);
+	cr_assert_eq(sum.slept, 1);
+	cr_assert_eq(sum.failed, 0);
+	cr_assert_eq(fx.moved, 2, "on_moved once per pass that moved");
+
+	cr_assert_eq(events("sleep.warm", detail, sizeof(detail)), 1);
+	cr_assert(strstr(detail, "warm_after_idle_seconds=3") != NULL, "%s",
+	    detail);
+	cr_assert_eq(events("sleep.sleep", detail, sizeof(detail)), 1);
+	cr_assert(strstr(detail, "sleep_after_idle_seconds=8") != NULL, "%s",
+	    detail);
+	cr_assert(told("sleep.warm") && told("sleep.sleep"));
+
+	/* A sleeping instance is not measured: its track is gone. */
+	pass(&sum);
+	cr_assert_eq(mvm_sleeper_instance(fx.sl, "acme", "web", INSTANCE, &tr),
+	    -ENOENT);
+}
+
+Test(sleeper, busy_guest_stays_running)
+{
+	struct mvm_sleeper_result sum = { 0 };
+	struct mvm_idle_track tr;
+
+	start_pool(false, 0);
+	/* Output redirected so that the loop outlives the Exec. */
+	guest_sh("while :; do :; done >/dev/null 2>&1 </dev/null &");
+	tr = stays_running(&sum);
+	cr_assert_gt(sum.measured, 0);
+	cr_assert_eq(sum.warmed + sum.slept + sum.failed, 0);
+	cr_assert_not(tr.idle);
+	cr_assert_geq(tr.iv.cpu_percent, 5.0, "the spinning vCPU must show");
+	cr_assert_eq(tr.iv.guest, MVM_IDLE_GUEST_BUSY);
+	cr_assert_eq(events("sleep.warm", NULL, 0), 0);
+}
+
+Test(sleeper, guest_sending_traffic_stays_running)
+{
+	struct mvm_sleeper_result sum = { 0 };
+	struct mvm_idle_track tr;
+	char cmd[256], gw[16], script[128];
+
+	/* The engine attaches a tap that exists when the guest starts. */
+	mvm_net_format_ip(mvm_net_gateway(NET_ID), gw);
+	snprintf(cmd, sizeof(cmd), "ip tuntap add dev %s mode tap && "
+	    "ip addr add %s/24 dev %s && ip link set %s up", fx.tap, gw,
+	    fx.tap, fx.tap);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	start_pool(false, 0);
+	snprintf(script, sizeof(script),
+	    "ping -s 1400 -i 0.5 %s >/dev/null 2>&1 </dev/null &", gw);
+	guest_sh(script);
+	tr = stays_running(&sum);
+	cr_assert_eq(sum.warmed + sum.slept + sum.failed, 0);
+	cr_assert(tr.iv.net_known, "the tap's counters must be read");
+	cr_assert_geq(tr.iv.net_bytes, 1024, "the traffic must show");
+	cr_assert_not(tr.idle);
+}
+
+Test(sleeper, pinned_pool_is_left_alone)
+{
+	struct mvm_sleeper_result sum = { 0 };
+	struct mvm_idle_track tr;
+
+	start_pool(true, 0);
+	tr = stays_running(&sum);
+	cr_assert_gt(sum.measured, 0);
+	cr_assert_eq(sum.warmed + sum.slept + sum.deferred + sum.failed, 0);
+	/* It was idle long enough to be moved, had it not been pinned. */
+	cr_assert(tr.idle);
+	cr_assert_geq(mvm_idle_track_seconds(&tr, time(NULL)), 8);
+	cr_assert_eq(fx.nactions, 0);
+	cr_assert_eq(fx.moved, 0);
+}
+
+Test(sleeper, minimum_runtime_defers_once)
+{
+	struct mvm_sleeper_result sum = { 0 };
+	char detail[MVM_EVENT_DETAIL_MAX + 1];
+
+	start_pool(false, 30);
+	stays_running(&sum);
+	cr_assert_gt(sum.deferred, 1, "deferred on every pass while idle");
+	cr_assert_eq(sum.warmed + sum.slept + sum.failed, 0);
+	cr_assert_eq(events("sleep.defer", detail, sizeof(detail)), 1,
+	    "one event, not one per pass");
+	cr_assert(strstr(detail, "min_running_seconds=30") != NULL, "%s",
+	    detail);
+	cr_assert(told("sleep.defer"));
+	cr_assert_eq(fx.moved, 0);
+}
