@@ -34,6 +34,7 @@
 #include "render.h"
 #include "scratch.h"
 #include "usage.h"
+#include "world.h"
 
 /* Retention applied by the node's `prune-events` command. */
 #define PRUNE_KEEP_COUNT	100000
@@ -633,51 +634,12 @@ status_text(struct mvmfs_fs *fs, char **out, size_t *len,
 	return 0;
 }
 
-struct node_objects {
-	struct mvm_tenant	*t;
-	size_t			 nt, tcap;
-	struct mvm_pool		*p;
-	size_t			 np, pcap;
-};
-
-static int
-collect_tenant(const struct mvm_tenant *t, void *arg)
-{
-	struct node_objects *o = arg;
-	void *nv;
-
-	if (o->nt == o->tcap) {
-		o->tcap = o->tcap ? o->tcap * 2 : 16;
-		if ((nv = realloc(o->t, o->tcap * sizeof(*o->t))) == NULL)
-			return -ENOMEM;
-		o->t = nv;
-	}
-	o->t[o->nt++] = *t;
-	return 0;
-}
-
-static int
-collect_pool(const struct mvm_pool *p, void *arg)
-{
-	struct node_objects *o = arg;
-	void *nv;
-
-	if (o->np == o->pcap) {
-		o->pcap = o->pcap ? o->pcap * 2 : 16;
-		if ((nv = realloc(o->p, o->pcap * sizeof(*o->p))) == NULL)
-			return -ENOMEM;
-		o->p = nv;
-	}
-	o->p[o->np++] = *p;
-	return 0;
-}
-
 /* /mvm/node/desired: every tenant and pool of the node as a document. */
 static int
 export_text(struct mvmfs_fs *fs, char **out, size_t *len,
     struct mvm_error *e)
 {
-	struct node_objects o = { 0 };
+	struct mvm_world w = { 0 };
 	struct mvm_desired *d = NULL;
 	char node_id[MVM_DESIRED_NODE_ID_MAX + 1];
 	int rc;
@@ -689,19 +651,16 @@ export_text(struct mvmfs_fs *fs, char **out, size_t *len,
 		    MVM_DESIRED_NODE_ID_DEFAULT);
 	else if (rc < 0)
 		goto out;
-	if ((rc = mvm_store_tenant_list(fs->d.st, collect_tenant, &o,
+	if ((rc = mvm_world_load(fs->d.st, NULL, MVM_WORLD_NO_INSTANCES, &w,
 	    e)) < 0 ||
-	    (rc = mvm_store_pool_list(fs->d.st, NULL, collect_pool, &o,
-	    e)) < 0 ||
-	    (rc = mvm_desired_from_node(node_id, o.t, o.nt, o.p, o.np, &d,
-	    e)) < 0)
+	    (rc = mvm_desired_from_node(node_id, w.tenants, w.ntenants,
+	    w.pools, w.npools, &d, e)) < 0)
 		goto out;
 	if ((rc = mvm_desired_render(d, out, len)) < 0)
 		mvm_error_set(e, -rc, "cannot render the node's document");
 out:
 	mvm_desired_free(d);
-	free(o.t);
-	free(o.p);
+	mvm_world_free(&w);
 	return rc < 0 ? rc : 0;
 }
 

@@ -26,6 +26,7 @@
 #include "sleeper.h"
 #include "store.h"
 #include "vmm.h"
+#include "world.h"
 
 #ifndef MVM_VERSION
 #define MVM_VERSION "unknown"
@@ -185,132 +186,30 @@ out:
 	return rc;
 }
 
-/* Everything a view may need, read from the store in one go. */
-struct world {
-	struct mvm_tenant	*tenants;
-	size_t			 ntenants, ctenants;
-	struct mvm_pool		*pools;
-	size_t			 npools, cpools;
-	struct mvm_instance	*ins;
-	size_t			 nins, cins;
-};
-
-#define GROW(arr, n, cap, item) do {					\
-	if ((n) == (cap)) {						\
-		size_t _c = (cap) == 0 ? 16 : (cap) * 2;		\
-		void *_p = reallocarray((arr), _c, sizeof(*(arr)));	\
-		if (_p == NULL)						\
-			return -ENOMEM;					\
-		(arr) = _p;						\
-		(cap) = _c;						\
-	}								\
-	(arr)[(n)++] = *(item);						\
-} while (0)
-
-static int
-w_tenant(const struct mvm_tenant *t, void *arg)
-{
-	struct world *w = arg;
-
-	GROW(w->tenants, w->ntenants, w->ctenants, t);
-	return 0;
-}
-
-static int
-w_pool(const struct mvm_pool *p, void *arg)
-{
-	struct world *w = arg;
-
-	GROW(w->pools, w->npools, w->cpools, p);
-	return 0;
-}
-
-static int
-w_instance(const struct mvm_instance *in, void *arg)
-{
-	struct world *w = arg;
-
-	GROW(w->ins, w->nins, w->cins, in);
-	return 0;
-}
-
-static void
-world_free(struct world *w)
-{
-	free(w->tenants);
-	free(w->pools);
-	free(w->ins);
-}
-
-/* Load the tenants, pools and instances of `tenant` (NULL: of all). */
-static int
-world_load(struct mvm_store *st, const char *tenant, struct world *w,
-    struct mvm_error *e)
-{
-	struct mvm_tenant t;
-	int rc;
-
-	memset(w, 0, sizeof(*w));
-	if (tenant != NULL) {
-		if ((rc = mvm_store_tenant_get(st, tenant, &t, e)) < 0 ||
-		    (rc = w_tenant(&t, w)) < 0)
-			goto fail;
-	} else if ((rc = mvm_store_tenant_list(st, w_tenant, w, e)) < 0)
-		goto fail;
-	if ((rc = mvm_store_pool_list(st, tenant, w_pool, w, e)) < 0 ||
-	    (rc = mvm_store_instance_list(st, tenant, NULL, w_instance, w,
-	    e)) < 0)
-		goto fail;
-	return 0;
-fail:
-	world_free(w);
-	if (rc == -ENOMEM)
-		mvm_error_set(e, ENOMEM, "out of memory");
-	return rc;
-}
-
-static const struct mvm_pool *
-world_pool(const struct world *w, const char *tenant, const char *pool)
-{
-	size_t i;
-
-	for (i = 0; i < w->npools; i++)
-		if (strcmp(w->pools[i].tenant, tenant) == 0 &&
-		    strcmp(w->pools[i].id, pool) == 0)
-			return &w->pools[i];
-	return NULL;
-}
-
 /*
  * A tenant's usage; *fullest is the most instances in one of its pools
  * and *pools the number of its pools.
  */
 static void
-usage(const struct world *w, const char *tenant, struct mvm_usage *u,
+usage(const struct mvm_world *w, const char *tenant, struct mvm_usage *u,
     uint32_t *fullest, uint32_t *pools, uint32_t *instances)
 {
+	const struct mvm_instance *in;
 	const struct mvm_pool *p;
-	uint32_t n;
-	size_t i, j;
+	size_t i, j, n, np;
 
 	memset(u, 0, sizeof(*u));
-	*fullest = *pools = *instances = 0;
-	for (i = 0; i < w->npools; i++) {
-		p = &w->pools[i];
-		if (strcmp(p->tenant, tenant) != 0)
-			continue;
-		(*pools)++;
-		for (j = 0, n = 0; j < w->nins; j++) {
-			if (strcmp(w->ins[j].tenant, tenant) != 0 ||
-			    strcmp(w->ins[j].pool, p->id) != 0)
-				continue;
-			mvm_quota_usage_add(u, p, w->ins[j].state);
-			n++;
-		}
+	*fullest = *instances = 0;
+	np = mvm_world_tenant_pools(w, tenant, &p);
+	for (i = 0; i < np; i++) {
+		n = mvm_world_pool_instances(w, tenant, p[i].id, &in);
+		for (j = 0; j < n; j++)
+			mvm_quota_usage_add(u, &p[i], in[j].state);
 		*instances += n;
 		if (n > *fullest)
 			*fullest = n;
 	}
+	*pools = np;
 	u->pools = *pools;
 }
 
@@ -404,22 +303,17 @@ view_node_info(const struct mvmfs_render_src *src, struct view *v,
 	return 0;
 }
 
+/* The number of instances `in[0..nins)` in each state. */
 static void
-add_state_counts(struct view *v, const struct world *w, const char *tenant,
-    const char *pool)
+add_state_counts(struct view *v, const struct mvm_instance *in, size_t nins)
 {
 	uint32_t n[MVM_STATE_COUNT] = { 0 };
 	size_t i;
 	int s;
 
-	for (i = 0; i < w->nins; i++) {
-		if (tenant != NULL && strcmp(w->ins[i].tenant, tenant) != 0)
-			continue;
-		if (pool != NULL && strcmp(w->ins[i].pool, pool) != 0)
-			continue;
-		if (w->ins[i].state < MVM_STATE_COUNT)
-			n[w->ins[i].state]++;
-	}
+	for (i = 0; i < nins; i++)
+		if (in[i].state < MVM_STATE_COUNT)
+			n[in[i].state]++;
 	for (s = 0; s < MVM_STATE_DESTROYED; s++)
 		add_int(v, mvm_state_name(s), n[s]);
 }
@@ -430,24 +324,24 @@ view_node_stats(const struct mvmfs_render_src *src, struct view *v,
 {
 	const struct mvm_pool *p;
 	struct mvm_usage u;
-	struct world w;
+	struct mvm_world w;
 	size_t i;
 	int rc;
 
-	if ((rc = world_load(src->st, NULL, &w, e)) < 0)
+	if ((rc = mvm_world_load(src->st, NULL, 0, &w, e)) < 0)
 		return rc;
 	memset(&u, 0, sizeof(u));
 	for (i = 0; i < w.nins; i++)
-		if ((p = world_pool(&w, w.ins[i].tenant, w.ins[i].pool)) !=
-		    NULL)
+		if ((p = mvm_world_pool(&w, w.ins[i].tenant,
+		    w.ins[i].pool)) != NULL)
 			mvm_quota_usage_add(&u, p, w.ins[i].state);
 	add_int(v, "tenants", w.ntenants);
 	add_int(v, "pools", w.npools);
 	add_int(v, "instances", w.nins);
-	add_state_counts(v, &w, NULL, NULL);
+	add_state_counts(v, w.ins, w.nins);
 	add_int(v, "vcpus_used", u.vcpus);
 	add_int(v, "mem_mib_used", u.mem_mib);
-	world_free(&w);
+	mvm_world_free(&w);
 	return 0;
 }
 
@@ -456,12 +350,12 @@ view_tenant_status(const struct mvmfs_render_src *src, const char *tenant,
     struct view *v, struct mvm_error *e)
 {
 	struct mvm_usage u;
-	struct world w;
+	struct mvm_world w;
 	char vkey[MVM_ID_MAX + 32], buf[32];
 	uint32_t fullest, pools, instances;
 	int k, rc;
 
-	if ((rc = world_load(src->st, tenant, &w, e)) < 0)
+	if ((rc = mvm_world_load(src->st, tenant, 0, &w, e)) < 0)
 		return rc;
 	usage(&w, tenant, &u, &fullest, &pools, &instances);
 	for (k = 0; k < MVM_QUOTA_COUNT; k++)
@@ -472,21 +366,8 @@ view_tenant_status(const struct mvmfs_render_src *src, const char *tenant,
 	snprintf(vkey, sizeof(vkey), "secrets_version:%s", tenant);
 	rc = mvm_store_meta_get(src->st, vkey, buf, sizeof(buf), e);
 	add_int(v, "secrets_version", rc > 0 ? strtoll(buf, NULL, 10) : 0);
-	world_free(&w);
+	mvm_world_free(&w);
 	return rc == -ENOENT || rc >= 0 ? 0 : rc;
-}
-
-static int64_t
-count_instances(const struct world *w, const char *tenant, const char *pool)
-{
-	int64_t n = 0;
-	size_t i;
-
-	for (i = 0; i < w->nins; i++)
-		if (strcmp(w->ins[i].tenant, tenant) == 0 &&
-		    strcmp(w->ins[i].pool, pool) == 0)
-			n++;
-	return n;
 }
 
 /* Copy lines `in` into `out` as one line, joined by "; ". */
@@ -550,27 +431,30 @@ static int
 view_pool_status(const struct mvmfs_render_src *src, const char *tenant,
     const char *pool, struct view *v, struct mvm_error *e)
 {
+	const struct mvm_instance *in;
 	const struct mvm_pool *p;
-	struct world w;
+	struct mvm_world w;
+	size_t n;
 	int rc;
 
-	if ((rc = world_load(src->st, tenant, &w, e)) < 0)
+	if ((rc = mvm_world_load(src->st, tenant, 0, &w, e)) < 0)
 		return rc;
-	if ((p = world_pool(&w, tenant, pool)) == NULL) {
+	if ((p = mvm_world_pool(&w, tenant, pool)) == NULL) {
 		rc = mvm_error_set(e, ENOENT, "pool \"%s\" of tenant \"%s\" "
 		    "does not exist", pool, tenant);
 		goto out;
 	}
-	add_state_counts(v, &w, tenant, pool);
+	n = mvm_world_pool_instances(&w, tenant, pool, &in);
+	add_state_counts(v, in, n);
 	add_int(v, "desired_running", p->desired.running);
 	add_int(v, "desired_warm", p->desired.warm);
 	add_int(v, "desired_sleeping", p->desired.sleeping);
-	add_int(v, "instances", count_instances(&w, tenant, pool));
+	add_int(v, "instances", n);
 	add_int(v, "revision", (int64_t)p->revision);
 	add_bool(v, "managed", p->managed);
 	add_pass(v, src, tenant, pool);
 out:
-	world_free(&w);
+	mvm_world_free(&w);
 	return rc;
 }
 
@@ -774,18 +658,19 @@ view_metrics(const struct mvmfs_render_src *src, char **out, size_t *len,
     struct mvm_error *e)
 {
 	uint32_t n[MVM_STATE_COUNT], fullest, pools, instances;
+	const struct mvm_instance *in;
 	const struct mvm_tenant *t;
 	const struct mvm_pool *p;
 	struct mvm_usage u;
-	struct world w;
+	struct mvm_world w;
 	FILE *fp;
-	size_t i, j;
+	size_t i, j, nin;
 	int s, k, rc;
 
-	if ((rc = world_load(src->st, NULL, &w, e)) < 0)
+	if ((rc = mvm_world_load(src->st, NULL, 0, &w, e)) < 0)
 		return rc;
 	if ((fp = open_memstream(out, len)) == NULL) {
-		world_free(&w);
+		mvm_world_free(&w);
 		return mvm_error_set(e, ENOMEM, "out of memory");
 	}
 	/* Ids are [a-z0-9-] (names.h), so label values need no escaping. */
@@ -794,11 +679,10 @@ view_metrics(const struct mvmfs_render_src *src, char **out, size_t *len,
 	for (i = 0; i < w.npools; i++) {
 		p = &w.pools[i];
 		memset(n, 0, sizeof(n));
-		for (j = 0; j < w.nins; j++)
-			if (strcmp(w.ins[j].tenant, p->tenant) == 0 &&
-			    strcmp(w.ins[j].pool, p->id) == 0 &&
-			    w.ins[j].state < MVM_STATE_COUNT)
-				n[w.ins[j].state]++;
+		nin = mvm_world_pool_instances(&w, p->tenant, p->id, &in);
+		for (j = 0; j < nin; j++)
+			if (in[j].state < MVM_STATE_COUNT)
+				n[in[j].state]++;
 		for (s = 0; s < MVM_STATE_DESTROYED; s++)
 			fprintf(fp, "mvm_instances{tenant=\"%s\",pool=\"%s\","
 			    "state=\"%s\"} %u\n", p->tenant, p->id,
@@ -822,7 +706,7 @@ view_metrics(const struct mvmfs_render_src *src, char **out, size_t *len,
 			    "quota=\"%s\"} %" PRIu64 "\n", t->id,
 			    mvm_quota_name(k), quota_limit(&t->quota, k));
 	}
-	world_free(&w);
+	mvm_world_free(&w);
 	if (fclose(fp) != 0) {
 		free(*out);
 		*out = NULL;

@@ -21,6 +21,7 @@
 #include "quota.h"
 #include "store.h"
 #include "usage.h"
+#include "world.h"
 
 #define DEFAULT_CONCURRENCY	2
 #define DEFAULT_INTERVAL_MS	30000
@@ -114,15 +115,10 @@ struct mvm_reconcile {
 	size_t			 members_cap;
 };
 
-/* The whole node as one read sees it, sorted as the store lists it. */
+/* The whole node as one read sees it, and each tenant's usage. */
 struct node {
-	struct mvm_tenant	*tenants;
-	size_t			 ntenants, tcap;
-	struct mvm_pool		*pools;
-	size_t			 npools, pcap;
-	struct mvm_instance	*ins;
-	size_t			 nins, icap;
-	struct mvm_usage	*usage;		/* per tenant */
+	struct mvm_world	 w;
+	struct mvm_usage	*usage;		/* parallel to w.tenants */
 };
 
 /* What planning one pool needs. */
@@ -181,46 +177,10 @@ grow(void *arr, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
-/* Listing callbacks: copy each row. */
-static int
-add_tenant(const struct mvm_tenant *t, void *arg)
-{
-	struct node *nd = arg;
-
-	if (grow(&nd->tenants, &nd->tcap, nd->ntenants, sizeof(*t)) < 0)
-		return -ENOMEM;
-	nd->tenants[nd->ntenants++] = *t;
-	return 0;
-}
-
-static int
-add_pool(const struct mvm_pool *p, void *arg)
-{
-	struct node *nd = arg;
-
-	if (grow(&nd->pools, &nd->pcap, nd->npools, sizeof(*p)) < 0)
-		return -ENOMEM;
-	nd->pools[nd->npools++] = *p;
-	return 0;
-}
-
-static int
-add_instance(const struct mvm_instance *in, void *arg)
-{
-	struct node *nd = arg;
-
-	if (grow(&nd->ins, &nd->icap, nd->nins, sizeof(*in)) < 0)
-		return -ENOMEM;
-	nd->ins[nd->nins++] = *in;
-	return 0;
-}
-
 static void
 node_free(struct node *nd)
 {
-	free(nd->tenants);
-	free(nd->pools);
-	free(nd->ins);
+	mvm_world_free(&nd->w);
 	free(nd->usage);
 	memset(nd, 0, sizeof(*nd));
 }
@@ -232,18 +192,15 @@ node_read(struct mvm_store *st, struct node *nd, struct mvm_error *e)
 	int rc;
 
 	memset(nd, 0, sizeof(*nd));
-	if ((rc = mvm_store_tenant_list(st, add_tenant, nd, e)) < 0 ||
-	    (rc = mvm_store_pool_list(st, NULL, add_pool, nd, e)) < 0 ||
-	    (rc = mvm_store_instance_list(st, NULL, NULL, add_instance, nd,
-	    e)) < 0)
-		goto fail;
-	if (nd->ntenants > 0 &&
-	    (nd->usage = calloc(nd->ntenants, sizeof(*nd->usage))) == NULL) {
+	if ((rc = mvm_world_load(st, NULL, 0, &nd->w, e)) < 0)
+		return rc;
+	if (nd->w.ntenants > 0 && (nd->usage = calloc(nd->w.ntenants,
+	    sizeof(*nd->usage))) == NULL) {
 		rc = mvm_error_set(e, ENOMEM, "no memory to read the node");
 		goto fail;
 	}
-	for (size_t i = 0; i < nd->ntenants; i++)
-		if ((rc = mvm_usage_tenant(st, nd->tenants[i].id, NULL,
+	for (size_t i = 0; i < nd->w.ntenants; i++)
+		if ((rc = mvm_usage_tenant(st, nd->w.tenants[i].id, NULL,
 		    &nd->usage[i], e)) < 0)
 			goto fail;
 	return 0;
@@ -263,44 +220,28 @@ key_cmp(const char *t1, const char *p1, const char *t2, const char *p2)
 	return c != 0 ? c : strcmp(p1, p2);
 }
 
-static int
-tenant_cmp(const void *key, const void *elem)
-{
-	return strcmp(key, ((const struct mvm_tenant *)elem)->id);
-}
-
-/*
- * The input of pool `i` of the node; *k walks the instances, which are
- * sorted the same way. Returns false when the pool's tenant is missing.
- */
+/* The input of pool `i` of the node; false when its tenant is missing. */
 static bool
-node_input(const struct node *nd, size_t i, size_t *k, struct input *in)
+node_input(const struct node *nd, size_t i, struct input *in)
 {
-	const struct mvm_pool *p = &nd->pools[i];
+	const struct mvm_pool *p = &nd->w.pools[i];
+	const struct mvm_instance *ins;
 	const struct mvm_tenant *t;
 	struct mvm_usage scratch;
-	size_t first;
+	size_t n;
 
-	while (*k < nd->nins && key_cmp(nd->ins[*k].tenant, nd->ins[*k].pool,
-	    p->tenant, p->id) < 0)
-		(*k)++;
-	first = *k;
-	memset(&scratch, 0, sizeof(scratch));
-	while (*k < nd->nins && key_cmp(nd->ins[*k].tenant, nd->ins[*k].pool,
-	    p->tenant, p->id) == 0) {
-		mvm_quota_usage_add(&scratch, p, nd->ins[*k].state);
-		(*k)++;
-	}
-	t = bsearch(p->tenant, nd->tenants, nd->ntenants, sizeof(*t),
-	    tenant_cmp);
-	if (t == NULL)
+	if ((t = mvm_world_tenant(&nd->w, p->tenant)) == NULL)
 		return false;
+	n = mvm_world_pool_instances(&nd->w, p->tenant, p->id, &ins);
+	memset(&scratch, 0, sizeof(scratch));
+	for (size_t j = 0; j < n; j++)
+		mvm_quota_usage_add(&scratch, p, ins[j].state);
 	in->pool = *p;
 	in->quota = t->quota;
-	in->usage = nd->usage[t - nd->tenants];
+	in->usage = nd->usage[t - nd->w.tenants];
 	in->usage.pool_instances = scratch.pool_instances;
-	in->ins = nd->ins + first;
-	in->nins = *k - first;
+	in->ins = ins;
+	in->nins = n;
 	return true;
 }
 
@@ -819,7 +760,6 @@ static void
 pass_node(struct mvm_reconcile *r)
 {
 	struct node nd;
-	size_t k = 0;
 	unsigned gen;
 
 	if (node_read(r->cfg.st, &nd, NULL) < 0)
@@ -827,12 +767,12 @@ pass_node(struct mvm_reconcile *r)
 	pthread_mutex_lock(&r->mu);
 	gen = ++r->scan_gen;
 	pthread_mutex_unlock(&r->mu);
-	for (size_t i = 0; i < nd.npools; i++) {
+	for (size_t i = 0; i < nd.w.npools; i++) {
 		struct input in;
 		struct pool *p;
 		int64_t pass_ms = real_ms(), t0 = mono_us();
 
-		if (!node_input(&nd, i, &k, &in))
+		if (!node_input(&nd, i, &in))
 			continue;
 		pthread_mutex_lock(&r->mu);
 		if ((p = pool_add(r, in.pool.tenant, in.pool.id)) != NULL)
@@ -1559,15 +1499,15 @@ static int
 prune(struct mvm_reconcile *r, const struct mvm_desired *d,
     struct mvm_reconcile_report *rep, struct mvm_error *e)
 {
-	struct node nd = { 0 };
+	struct mvm_world w;
 	struct mvm_error err;
 	int rc;
 
-	if ((rc = mvm_store_tenant_list(r->cfg.st, add_tenant, &nd, e)) < 0 ||
-	    (rc = mvm_store_pool_list(r->cfg.st, NULL, add_pool, &nd, e)) < 0)
-		goto out;
-	for (size_t i = 0; i < nd.npools; i++) {
-		const struct mvm_pool *p = &nd.pools[i];
+	if ((rc = mvm_world_load(r->cfg.st, NULL, MVM_WORLD_NO_INSTANCES, &w,
+	    e)) < 0)
+		return rc;
+	for (size_t i = 0; i < w.npools; i++) {
+		const struct mvm_pool *p = &w.pools[i];
 		const struct mvm_desired_tenant *dt = doc_tenant(d, p->tenant);
 
 		if (dt != NULL ? d->prune_unknown_pools &&
@@ -1575,8 +1515,8 @@ prune(struct mvm_reconcile *r, const struct mvm_desired *d,
 			if ((rc = prune_pool(r, p->tenant, p->id, rep)) < 0)
 				goto out;
 	}
-	for (size_t i = 0; i < nd.ntenants && d->prune_unknown_tenants; i++) {
-		const char *id = nd.tenants[i].id;
+	for (size_t i = 0; i < w.ntenants && d->prune_unknown_tenants; i++) {
+		const char *id = w.tenants[i].id;
 
 		if (doc_tenant(d, id) != NULL)
 			continue;
@@ -1598,7 +1538,7 @@ prune(struct mvm_reconcile *r, const struct mvm_desired *d,
 out:
 	if (rc == -ENOMEM)
 		mvm_error_set(e, ENOMEM, "no memory to prune");
-	node_free(&nd);
+	mvm_world_free(&w);
 	return rc;
 }
 
@@ -1925,7 +1865,7 @@ mvm_reconcile_plan_all(struct mvm_store *st, const struct mvm_desired *d,
 	struct mvm_plan pl;
 	struct node nd;
 	bool *matched = NULL;
-	size_t mcap = 0, nrefs = 0, k = 0;
+	size_t mcap = 0, nrefs = 0;
 	int64_t now = time(NULL);
 	int rc, planned = 0;
 
@@ -1944,11 +1884,11 @@ mvm_reconcile_plan_all(struct mvm_store *st, const struct mvm_desired *d,
 		}
 		qsort(refs, nrefs, sizeof(*refs), ref_cmp_key);
 	}
-	for (size_t i = 0; i < nd.npools; i++) {
+	for (size_t i = 0; i < nd.w.npools; i++) {
 		const struct mvm_desired_tenant *dt;
 		struct input in;
 
-		if (!node_input(&nd, i, &k, &in))
+		if (!node_input(&nd, i, &in))
 			continue;
 		if (d != NULL && (dt = doc_tenant(d, in.pool.tenant)) != NULL) {
 			in.quota = dt->tenant.quota;
@@ -1966,8 +1906,8 @@ mvm_reconcile_plan_all(struct mvm_store *st, const struct mvm_desired *d,
 	/* The document's new pools, in document order, with no instances. */
 	for (size_t i = 0; d != NULL && i < d->ntenants; i++) {
 		const struct mvm_desired_tenant *dt = &d->tenants[i];
-		const struct mvm_tenant *t = bsearch(dt->tenant.id, nd.tenants,
-		    nd.ntenants, sizeof(*t), tenant_cmp);
+		const struct mvm_tenant *t = mvm_world_tenant(&nd.w,
+		    dt->tenant.id);
 
 		for (size_t j = 0; j < dt->npools; j++) {
 			struct input in;
@@ -1980,7 +1920,7 @@ mvm_reconcile_plan_all(struct mvm_store *st, const struct mvm_desired *d,
 			in.pool = dt->pools[j].pool;
 			in.quota = dt->tenant.quota;
 			if (t != NULL)
-				in.usage = nd.usage[t - nd.tenants];
+				in.usage = nd.usage[t - nd.w.tenants];
 			in.usage.pool_instances = 0;
 			if ((rc = plan_input(&pl, &in, &m, &mcap, &opt, now,
 			    e)) < 0 ||

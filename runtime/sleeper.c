@@ -15,6 +15,7 @@
 #include "netplan.h"
 #include "sleeppolicy.h"
 #include "store.h"
+#include "world.h"
 
 /* What the sleeper remembers of one running or warm instance. */
 struct track {
@@ -46,161 +47,55 @@ struct mvm_sleeper {
 	size_t			 ntracks;
 };
 
-/* The node as one pass sees it, each array sorted by key. */
+/* The node as one pass sees it, and its running and warm instances. */
 struct view {
-	struct mvm_tenant	*t;
-	size_t			 nt, capt;
-	struct mvm_pool		*p;
-	size_t			 np, capp;
-	struct mvm_instance	*in;	/* running and warm only */
-	size_t			 nin, capin;
+	struct mvm_world		 w;
+	const struct mvm_instance	**in;	/* into w.ins, in its order */
+	size_t				 nin;
 };
 
-/* Append one element of `size` bytes to a growing array. */
-static int
-append(void **v, size_t *n, size_t *cap, const void *elem, size_t size)
-{
-	void *nv;
-
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 16;
-		if ((nv = reallocarray(*v, *cap, size)) == NULL)
-			return -ENOMEM;
-		*v = nv;
-	}
-	memcpy((char *)*v + *n * size, elem, size);
-	(*n)++;
-	return 0;
-}
-
-static int
-add_tenant(const struct mvm_tenant *t, void *arg)
-{
-	struct view *w = arg;
-
-	return append((void **)&w->t, &w->nt, &w->capt, t, sizeof(*t));
-}
-
-static int
-add_pool(const struct mvm_pool *p, void *arg)
-{
-	struct view *w = arg;
-
-	return append((void **)&w->p, &w->np, &w->capp, p, sizeof(*p));
-}
-
-static int
-add_instance(const struct mvm_instance *in, void *arg)
-{
-	struct view *w = arg;
-
-	if (in->state != MVM_STATE_RUNNING && in->state != MVM_STATE_WARM)
-		return 0;
-	return append((void **)&w->in, &w->nin, &w->capin, in, sizeof(*in));
-}
-
-/* Order of (tenant, pool, id) keys; pool and id may be NULL for less. */
-static int
-key_cmp(const char *t1, const char *p1, const char *i1, const char *t2,
-    const char *p2, const char *i2)
-{
-	int c;
-
-	if ((c = strcmp(t1, t2)) != 0 || p1 == NULL)
-		return c;
-	if ((c = strcmp(p1, p2)) != 0 || i1 == NULL)
-		return c;
-	return strcmp(i1, i2);
-}
-
-static int
-tenant_cmp(const void *a, const void *b)
-{
-	const struct mvm_tenant *x = a, *y = b;
-
-	return strcmp(x->id, y->id);
-}
-
-static int
-pool_cmp(const void *a, const void *b)
-{
-	const struct mvm_pool *x = a, *y = b;
-
-	return key_cmp(x->tenant, x->id, NULL, y->tenant, y->id, NULL);
-}
-
-static int
-instance_cmp(const void *a, const void *b)
-{
-	const struct mvm_instance *x = a, *y = b;
-
-	return key_cmp(x->tenant, x->pool, x->id, y->tenant, y->pool, y->id);
-}
-
+/* Tracks in order of (tenant, pool, id). */
 static int
 track_cmp(const void *a, const void *b)
 {
 	const struct track *x = a, *y = b;
+	int c;
 
-	return key_cmp(x->tenant, x->pool, x->id, y->tenant, y->pool, y->id);
+	if ((c = strcmp(x->tenant, y->tenant)) != 0 ||
+	    (c = strcmp(x->pool, y->pool)) != 0)
+		return c;
+	return strcmp(x->id, y->id);
 }
 
 static void
 view_free(struct view *w)
 {
-	free(w->t);
-	free(w->p);
+	mvm_world_free(&w->w);
 	free(w->in);
 	memset(w, 0, sizeof(*w));
 }
 
-/* Read every tenant, pool and running or warm instance, sorted. */
+/* Read the node and pick out its running and warm instances. */
 static int
 view_read(struct mvm_store *st, struct view *w, struct mvm_error *e)
 {
+	size_t i;
 	int rc;
 
 	memset(w, 0, sizeof(*w));
-	if ((rc = mvm_store_tenant_list(st, add_tenant, w, e)) < 0 ||
-	    (rc = mvm_store_pool_list(st, NULL, add_pool, w, e)) < 0 ||
-	    (rc = mvm_store_instance_list(st, NULL, NULL, add_instance, w,
-	    e)) < 0) {
-		if (rc == -ENOMEM)
-			mvm_error_set(e, ENOMEM, "out of memory listing the "
-			    "node's instances");
-		view_free(w);
+	if ((rc = mvm_world_load(st, NULL, 0, &w->w, e)) < 0)
 		return rc;
+	if (w->w.nins > 0 &&
+	    (w->in = calloc(w->w.nins, sizeof(*w->in))) == NULL) {
+		view_free(w);
+		return mvm_error_set(e, ENOMEM, "out of memory listing the "
+		    "node's instances");
 	}
-	if (w->nt > 1)
-		qsort(w->t, w->nt, sizeof(*w->t), tenant_cmp);
-	if (w->np > 1)
-		qsort(w->p, w->np, sizeof(*w->p), pool_cmp);
-	if (w->nin > 1)
-		qsort(w->in, w->nin, sizeof(*w->in), instance_cmp);
+	for (i = 0; i < w->w.nins; i++)
+		if (w->w.ins[i].state == MVM_STATE_RUNNING ||
+		    w->w.ins[i].state == MVM_STATE_WARM)
+			w->in[w->nin++] = &w->w.ins[i];
 	return 0;
-}
-
-static const struct mvm_tenant *
-view_tenant(const struct view *w, const char *id)
-{
-	struct mvm_tenant key;
-
-	if (w->nt == 0)
-		return NULL;
-	snprintf(key.id, sizeof(key.id), "%s", id);
-	return bsearch(&key, w->t, w->nt, sizeof(*w->t), tenant_cmp);
-}
-
-static const struct mvm_pool *
-view_pool(const struct view *w, const char *tenant, const char *id)
-{
-	struct mvm_pool key;
-
-	if (w->np == 0)
-		return NULL;
-	snprintf(key.tenant, sizeof(key.tenant), "%s", tenant);
-	snprintf(key.id, sizeof(key.id), "%s", id);
-	return bsearch(&key, w->p, w->np, sizeof(*w->p), pool_cmp);
 }
 
 /* The track of tenant/pool/id in a sorted array of n, or NULL. */
@@ -278,8 +173,9 @@ measure(struct mvm_sleeper *s, const struct view *w,
     const struct mvm_idle_procs *procs, const struct mvm_instance *in,
     const struct track *old, struct track *tr)
 {
-	const struct mvm_tenant *t = view_tenant(w, in->tenant);
-	const struct mvm_pool *p = view_pool(w, in->tenant, in->pool);
+	const struct mvm_tenant *t = mvm_world_tenant(&w->w, in->tenant);
+	const struct mvm_pool *p = mvm_world_pool(&w->w, in->tenant,
+	    in->pool);
 	struct mvm_idle_sample smp;
 	char tap[MVM_IFNAME_MAX + 1] = "";
 
@@ -392,16 +288,17 @@ pool_pass(struct mvm_sleeper *s, const struct view *w, size_t from,
     size_t to, struct mvm_sleep_input *ins, struct mvm_sleep_decision *d,
     struct mvm_sleeper_result *res)
 {
-	const struct mvm_instance *first = &w->in[from];
-	const struct mvm_tenant *t = view_tenant(w, first->tenant);
-	const struct mvm_pool *p = view_pool(w, first->tenant, first->pool);
+	const struct mvm_instance *first = w->in[from];
+	const struct mvm_tenant *t = mvm_world_tenant(&w->w, first->tenant);
+	const struct mvm_pool *p = mvm_world_pool(&w->w, first->tenant,
+	    first->pool);
 	size_t i, nd;
 	bool moved = false;
 
 	if (t == NULL || p == NULL)
 		return;		/* deleted since the listing */
 	for (i = 0; i < to - from; i++) {
-		ins[i].in = &w->in[from + i];
+		ins[i].in = w->in[from + i];
 		ins[i].idle = &s->tracks[from + i].idle;
 	}
 	nd = mvm_sleep_decide(t, p, ins, to - from, time(NULL), d);
@@ -484,9 +381,9 @@ mvm_sleeper_pass(struct mvm_sleeper *s, struct mvm_sleeper_result *res,
 	}
 	/* One track per running or warm instance: the others are dropped. */
 	for (i = 0; i < w.nin; i++) {
-		old = track_find(s->tracks, s->ntracks, w.in[i].tenant,
-		    w.in[i].pool, w.in[i].id);
-		if (measure(s, &w, &procs, &w.in[i], old, &tracks[i]))
+		old = track_find(s->tracks, s->ntracks, w.in[i]->tenant,
+		    w.in[i]->pool, w.in[i]->id);
+		if (measure(s, &w, &procs, w.in[i], old, &tracks[i]))
 			r.measured++;
 	}
 	pthread_mutex_lock(&s->lock);
@@ -497,8 +394,9 @@ mvm_sleeper_pass(struct mvm_sleeper *s, struct mvm_sleeper_result *res,
 	free(old);
 	/* The instances are sorted, so each pool's are side by side. */
 	for (from = 0, i = 1; i <= w.nin; i++) {
-		if (i < w.nin && strcmp(w.in[i].tenant, w.in[from].tenant) == 0 &&
-		    strcmp(w.in[i].pool, w.in[from].pool) == 0)
+		if (i < w.nin &&
+		    strcmp(w.in[i]->tenant, w.in[from]->tenant) == 0 &&
+		    strcmp(w.in[i]->pool, w.in[from]->pool) == 0)
 			continue;
 		pool_pass(s, &w, from, i, ins, d, &r);
 		from = i;

@@ -20,109 +20,27 @@
 #include "engine.h"
 #include "guest.h"
 #include "store.h"
+#include "vmfix.h"
 #include "vmm.h"
 
-struct fixture {
-	char			 root[64];
-	char			 state_dir[128];
-	char			 run_dir[128];
-	char			 db[160];
-	struct mvm_store	*st;
-	struct mvm_engine	*eng;
-	struct mvm_engine_config cfg;
-};
-
-static struct fixture fx;
-
-static const char *
-env_or_fail(const char *name)
-{
-	const char *v = getenv(name);
-
-	if (v == NULL || *v == '\0')
-		cr_assert_fail("%s is not set: run the suite through meson (make check)",
-		    name);
-	return v;
-}
-
-static void
-engine_open(void)
-{
-	struct mvm_error e = { 0 };
-
-	cr_assert_eq(mvm_store_open(fx.db, &fx.st, &e), 0, "store: %s", e.msg);
-	cr_assert_eq(mvm_engine_open(&fx.cfg, fx.st, &fx.eng, &e), 0,
-	    "engine: %s", e.msg);
-}
-
-static void
-engine_close(void)
-{
-	mvm_engine_close(fx.eng);
-	fx.eng = NULL;
-	mvm_store_close(fx.st);
-	fx.st = NULL;
-}
+static struct vmfix fx;
 
 static void
 setup(void)
 {
-	struct mvm_tenant t;
-	struct mvm_pool p;
 	struct mvm_error e = { 0 };
-	char image_check[512];
+	struct mvm_pool p;
 
-	memset(&fx, 0, sizeof(fx));
-	snprintf(fx.root, sizeof(fx.root), "/tmp/mvm-engine-XXXXXX");
-	cr_assert_not_null(mkdtemp(fx.root));
-	snprintf(fx.state_dir, sizeof(fx.state_dir), "%s/state", fx.root);
-	snprintf(fx.run_dir, sizeof(fx.run_dir), "%s/run", fx.root);
-	snprintf(fx.db, sizeof(fx.db), "%s/state.db", fx.root);
-	fx.cfg = (struct mvm_engine_config){ .state_dir = fx.state_dir,
-	    .run_dir = fx.run_dir, .vmm_path = env_or_fail("MVM_QEMU"),
-	    .image_dir = env_or_fail("MVM_TEST_IMAGE"),
-	    .boot_timeout_ms = 120000, .api_timeout_ms = 20000 };
-	snprintf(image_check, sizeof(image_check), "%s/vmlinuz",
-	    fx.cfg.image_dir);
-	cr_assert_eq(access(image_check, R_OK), 0,
-	    "no guest image at %s: build it with guest/build-image.sh",
-	    fx.cfg.image_dir);
-	engine_open();
-
-	mvm_tenant_init(&t);
-	snprintf(t.id, sizeof(t.id), "acme");
-	t.net_id = 7;
-	cr_assert_eq(mvm_store_tenant_create(fx.st, &t, &e), 0, "%s", e.msg);
-	mvm_pool_init(&p);
-	snprintf(p.tenant, sizeof(p.tenant), "acme");
-	snprintf(p.id, sizeof(p.id), "web");
-	p.runtime.min_running_seconds = 0;
-	p.runtime.min_warm_seconds = 0;
-	p.runtime.drain_timeout_seconds = 2;
-	p.runtime.graceful_shutdown_seconds = 10;
+	vmfix_setup(&fx, "engine");
+	vmfix_tenant_create(&fx, "acme", 7);
+	vmfix_pool_init(&p, "acme", "web");
 	cr_assert_eq(mvm_store_pool_create(fx.st, &p, &e), 0, "%s", e.msg);
 }
 
 static void
 teardown(void)
 {
-	char cmd[256];
-
-	/* Kill whatever a failed test left behind, then remove the files. */
-	if (fx.eng != NULL) {
-		struct mvm_error e;
-
-		mvm_engine_destroy(fx.eng, "acme", "web", "i-00000001", &e);
-	}
-	engine_close();
-	if (fx.root[0] != '\0') {
-		char prefix[160];
-
-		snprintf(prefix, sizeof(prefix), "%s/vm/", fx.run_dir);
-		mvm_vmm_kill_orphans(prefix, NULL, NULL);
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx.root);
-		cr_expect_eq(system(cmd), 0);
-	}
+	vmfix_teardown(&fx);
 }
 
 static void
@@ -179,21 +97,10 @@ ping(const char *id, int timeout_ms, struct mvm_guest_pong *pong)
 static char *
 guest_sh(const char *id, const char *script)
 {
-	const char *argv[] = { "/bin/sh", "-c", script, NULL };
-	struct mvm_guest_exec_result *r = NULL;
 	struct mvm_instance in = get(id);
-	struct mvm_error e = { 0 };
-	char vsock[256], *out;
-	int fd = -1;
+	struct mvm_guest_exec_result *r = vmfix_guest_sh(&fx, &in, script);
+	char *out = strdup((char *)r->stdout_buf);
 
-	cr_assert_eq(mvm_engine_vsock_path(fx.eng, &in, vsock, sizeof(vsock)), 0);
-	cr_assert_eq(mvm_guest_connect(vsock, MVM_GUEST_PORT, 5000, &fd, &e), 0,
-	    "%s", e.msg);
-	cr_assert_eq(mvm_guest_exec(fd, 15000, argv, NULL, 10000, &r, &e), 0,
-	    "%s", e.msg);
-	close(fd);
-	cr_assert_eq(r->exit_code, 0, "%s: %s", script, (char *)r->stderr_buf);
-	out = strdup((char *)r->stdout_buf);
 	mvm_guest_exec_free(r);
 	return out;
 }
@@ -388,7 +295,7 @@ crash_during(enum mvm_state to, int step, enum mvm_state expect1,
 	int status, i, reached = -1;
 	char prefix[200];
 
-	engine_close();
+	vmfix_close(&fx);
 	child = fork();
 	cr_assert_geq(child, 0);
 	if (child == 0) {
@@ -419,7 +326,7 @@ crash_during(enum mvm_state to, int step, enum mvm_state expect1,
 	mvm_store_close(fx.st);
 	fx.st = NULL;
 
-	engine_open();
+	vmfix_open(&fx);
 	in = get("i-00000001");
 	cr_assert_eq(in.op, MVM_OP_NONE);
 	cr_assert(in.state == expect1 || in.state == expect2,

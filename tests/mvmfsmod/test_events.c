@@ -6,7 +6,6 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,26 +17,17 @@
 
 #include "events.h"
 #include "store.h"
+#include "tmpdir.h"
 
 static char dir[64], dbpath[128];
 static struct mvm_store *st;
 static struct mvmfs_events *evs;
 static struct mvm_error err;
 
-static int
-rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/mvmfs-ev-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "ev");
 	snprintf(dbpath, sizeof(dbpath), "%s/state.db", dir);
 	cr_assert_eq(mvm_store_open(dbpath, &st, &err), 0, "%s", err.msg);
 	cr_assert_not_null(evs = mvmfs_events_new(st));
@@ -48,7 +38,7 @@ teardown(void)
 {
 	mvmfs_events_free(evs);
 	mvm_store_close(st);
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(dir);
 }
 
 TestSuite(events, .init = setup, .fini = teardown);

@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,20 +19,12 @@
 #include "render.h"
 #include "store.h"
 #include "vmm.h"
+#include "tmpdir.h"
 
 static char dir[64], dbpath[128];
 static struct mvm_store *st;
 static struct mvmfs_render_src src;
 static struct mvm_error err;
-
-static int
-rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 static void
 add_instance(const char *t, const char *p, const char *id,
@@ -60,8 +51,7 @@ setup(void)
 	struct mvm_tenant t;
 	struct mvm_pool p;
 
-	snprintf(dir, sizeof(dir), "/tmp/mvmfs-render-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "render");
 	snprintf(dbpath, sizeof(dbpath), "%s/state.db", dir);
 	cr_assert_eq(mvm_store_open(dbpath, &st, &err), 0, "%s", err.msg);
 	src.st = st;
@@ -96,7 +86,7 @@ static void
 teardown(void)
 {
 	mvm_store_close(st);
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(dir);
 }
 
 TestSuite(render, .init = setup, .fini = teardown);

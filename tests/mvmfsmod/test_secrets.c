@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,28 +15,19 @@
 
 #include "secrets.h"
 #include "store.h"
+#include "tmpdir.h"
 
 static char dir[64], dbpath[128], keypath[128];
 static struct mvm_store *st;
 static struct mvmfs_secrets *sec;
 static struct mvm_error err;
 
-static int
-rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static void
 setup(void)
 {
 	struct mvm_tenant t;
 
-	snprintf(dir, sizeof(dir), "/tmp/mvmfs-sec-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "sec");
 	snprintf(dbpath, sizeof(dbpath), "%s/state.db", dir);
 	snprintf(keypath, sizeof(keypath), "%s/node.key", dir);
 	cr_assert_eq(mvm_store_open(dbpath, &st, &err), 0, "%s", err.msg);
@@ -55,7 +45,7 @@ teardown(void)
 	mvm_store_close(st);
 	sec = NULL;
 	st = NULL;
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(dir);
 }
 
 TestSuite(secrets, .init = setup, .fini = teardown);

@@ -9,7 +9,6 @@
  */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -24,45 +23,30 @@
 #include "engine.h"
 #include "reconcile.h"
 #include "store.h"
+#include "vmfix.h"
 #include "vmm.h"
 
 #define WAIT_S	300	/* the longest any wait below may take */
 
-struct fixture {
-	char			 root[64];
-	char			 state_dir[128];
-	char			 run_dir[128];
-	char			 db[160];
-	struct mvm_store	*st;
-	struct mvm_engine	*eng;
+static struct vmfix fx;
+
+/* The reconciler under test and what its callbacks saw. */
+static struct {
 	struct mvm_reconcile	*rec;
-	struct mvm_engine_config cfg;
-	struct mvm_reconcile_config rcfg;
+	struct mvm_reconcile_config cfg;
 	pthread_mutex_t		 mu;	/* guards the counters below */
 	unsigned		 events;	/* reconcile.* events seen */
 	unsigned		 changes[MVM_RECONCILE_POOL_PASSED + 1];
-};
-
-static struct fixture fx;
-
-static const char *
-env_or_fail(const char *name)
-{
-	const char *v = getenv(name);
-
-	if (v == NULL || *v == '\0')
-		cr_assert_fail("%s is not set: run the suite through meson", name);
-	return v;
-}
+} rx;
 
 static void
 on_event(void *arg, const struct mvm_event *ev)
 {
 	(void)arg;
 	if (strncmp(ev->action, "reconcile.", 10) == 0) {
-		pthread_mutex_lock(&fx.mu);
-		fx.events++;
-		pthread_mutex_unlock(&fx.mu);
+		pthread_mutex_lock(&rx.mu);
+		rx.events++;
+		pthread_mutex_unlock(&rx.mu);
 	}
 }
 
@@ -73,34 +57,35 @@ on_change(void *arg, enum mvm_reconcile_change what, const char *tenant,
 	(void)arg;
 	(void)tenant;
 	(void)pool;
-	pthread_mutex_lock(&fx.mu);
-	fx.changes[what]++;
-	pthread_mutex_unlock(&fx.mu);
+	pthread_mutex_lock(&rx.mu);
+	rx.changes[what]++;
+	pthread_mutex_unlock(&rx.mu);
+}
+
+static void
+reconciler_open(void)
+{
+	struct mvm_error e = { 0 };
+
+	rx.cfg.st = fx.st;
+	rx.cfg.eng = fx.eng;
+	cr_assert_eq(mvm_reconcile_open(&rx.cfg, &rx.rec, &e), 0,
+	    "reconciler: %s", e.msg);
 }
 
 static void
 open_all(void)
 {
-	struct mvm_error e = { 0 };
-
-	cr_assert_eq(mvm_store_open(fx.db, &fx.st, &e), 0, "store: %s", e.msg);
-	cr_assert_eq(mvm_engine_open(&fx.cfg, fx.st, &fx.eng, &e), 0,
-	    "engine: %s", e.msg);
-	fx.rcfg.st = fx.st;
-	fx.rcfg.eng = fx.eng;
-	cr_assert_eq(mvm_reconcile_open(&fx.rcfg, &fx.rec, &e), 0,
-	    "reconciler: %s", e.msg);
+	vmfix_open(&fx);
+	reconciler_open();
 }
 
 static void
 close_all(void)
 {
-	mvm_reconcile_close(fx.rec);
-	fx.rec = NULL;
-	mvm_engine_close(fx.eng);
-	fx.eng = NULL;
-	mvm_store_close(fx.st);
-	fx.st = NULL;
+	mvm_reconcile_close(rx.rec);
+	rx.rec = NULL;
+	vmfix_close(&fx);
 }
 
 static void
@@ -109,14 +94,8 @@ make_pool(const char *id, const char *image)
 	struct mvm_error e = { 0 };
 	struct mvm_pool p;
 
-	mvm_pool_init(&p);
-	snprintf(p.tenant, sizeof(p.tenant), "acme");
-	snprintf(p.id, sizeof(p.id), "%s", id);
+	vmfix_pool_init(&p, "acme", id);
 	snprintf(p.image, sizeof(p.image), "%s", image);
-	p.runtime.min_running_seconds = 0;
-	p.runtime.min_warm_seconds = 0;
-	p.runtime.drain_timeout_seconds = 2;
-	p.runtime.graceful_shutdown_seconds = 10;
 	p.managed = true;
 	cr_assert_eq(mvm_store_pool_create(fx.st, &p, &e), 0, "%s", e.msg);
 }
@@ -124,37 +103,26 @@ make_pool(const char *id, const char *image)
 static void
 setup(void)
 {
-	struct mvm_tenant t;
-	struct mvm_error e = { 0 };
-	char image_check[512];
-
-	memset(&fx, 0, sizeof(fx));
-	pthread_mutex_init(&fx.mu, NULL);
-	snprintf(fx.root, sizeof(fx.root), "/tmp/mvm-rec-XXXXXX");
-	cr_assert_not_null(mkdtemp(fx.root));
-	snprintf(fx.state_dir, sizeof(fx.state_dir), "%s/state", fx.root);
-	snprintf(fx.run_dir, sizeof(fx.run_dir), "%s/run", fx.root);
-	snprintf(fx.db, sizeof(fx.db), "%s/state.db", fx.root);
-	fx.cfg = (struct mvm_engine_config){ .state_dir = fx.state_dir,
-	    .run_dir = fx.run_dir, .vmm_path = env_or_fail("MVM_QEMU"),
-	    .image_dir = env_or_fail("MVM_TEST_IMAGE"),
-	    .boot_timeout_ms = 120000, .api_timeout_ms = 20000 };
-	snprintf(image_check, sizeof(image_check), "%s/vmlinuz",
-	    fx.cfg.image_dir);
-	cr_assert_eq(access(image_check, R_OK), 0,
-	    "no guest image at %s: build it with guest/build-image.sh",
-	    fx.cfg.image_dir);
-	fx.rcfg = (struct mvm_reconcile_config){ .concurrency = 2,
+	memset(&rx, 0, sizeof(rx));
+	pthread_mutex_init(&rx.mu, NULL);
+	vmfix_setup(&fx, "rec");
+	rx.cfg = (struct mvm_reconcile_config){ .concurrency = 2,
 	    .interval_ms = 1000,
 	    .plan = { .failure_budget = 3, .backoff_seconds = 1,
 	    .backoff_max_seconds = 4 },
 	    .on_change = on_change, .on_event = on_event };
-	open_all();
-	mvm_tenant_init(&t);
-	snprintf(t.id, sizeof(t.id), "acme");
-	t.net_id = 7;
-	cr_assert_eq(mvm_store_tenant_create(fx.st, &t, &e), 0, "%s", e.msg);
+	reconciler_open();
+	vmfix_tenant_create(&fx, "acme", 7);
 	make_pool("web", "");
+}
+
+static void
+teardown(void)
+{
+	mvm_reconcile_close(rx.rec);
+	rx.rec = NULL;
+	vmfix_teardown(&fx);
+	pthread_mutex_destroy(&rx.mu);
 }
 
 static int
@@ -184,99 +152,6 @@ records(struct mvm_instance v[64], const char *pool)
 	return n;
 }
 
-/* The parent of process `pid`, or 0. */
-static pid_t
-parent_of(pid_t pid)
-{
-	char path[64], buf[512], *rp;
-	FILE *f;
-	size_t len;
-	int ppid = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	len = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[len] = '\0';
-	if ((rp = strrchr(buf, ')')) == NULL ||
-	    sscanf(rp + 1, " %*c %d", &ppid) != 1)
-		return 0;
-	return (pid_t)ppid;
-}
-
-/*
- * How many VMM processes (mvm-qemu, with --api-sock) mention our temp dir;
- * *unclaimed counts those, and their QEMU children, that no record in `v`
- * claims.
- */
-static int
-vmm_processes(const struct mvm_instance *v, size_t n, int *unclaimed)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	int count = 0;
-
-	cr_assert_not_null(d);
-	*unclaimed = 0;
-	while ((de = readdir(d)) != NULL) {
-		char path[300], buf[4096];
-		pid_t pid = (pid_t)atoi(de->d_name), owner;
-		bool claimed = false, vmm;
-		size_t len;
-		FILE *f;
-
-		if (pid <= 0 || pid == getpid())
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
-		if ((f = fopen(path, "r")) == NULL)
-			continue;
-		len = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		for (size_t i = 0; i < len; i++)
-			if (buf[i] == '\0')
-				buf[i] = ' ';
-		buf[len] = '\0';
-		if (strstr(buf, fx.root) == NULL || strstr(buf, "qemu") == NULL)
-			continue;
-		vmm = strstr(buf, "--api-sock") != NULL;
-		count += vmm;
-		owner = vmm ? pid : parent_of(pid);
-		for (size_t i = 0; i < n; i++)
-			claimed = claimed || (v[i].pid > 0 && v[i].pid == owner);
-		*unclaimed += !claimed;
-	}
-	closedir(d);
-	return count;
-}
-
-static void
-teardown(void)
-{
-	struct mvm_instance v[64];
-	char cmd[256], prefix[160];
-
-	if (fx.rec != NULL) {
-		mvm_reconcile_close(fx.rec);
-		fx.rec = NULL;
-	}
-	if (fx.eng != NULL) {
-		size_t n = records(v, NULL);
-
-		for (size_t i = 0; i < n; i++)
-			mvm_engine_destroy(fx.eng, v[i].tenant, v[i].pool,
-			    v[i].id, NULL);
-	}
-	close_all();
-	if (fx.root[0] != '\0') {
-		snprintf(prefix, sizeof(prefix), "%s/vm/", fx.run_dir);
-		mvm_vmm_kill_orphans(prefix, NULL, NULL);
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx.root);
-		cr_expect_eq(system(cmd), 0);
-	}
-	pthread_mutex_destroy(&fx.mu);
-}
-
 static void
 set_desired(const char *pool, uint32_t running, uint32_t warm,
     uint32_t sleeping)
@@ -294,7 +169,7 @@ status(const char *pool)
 {
 	struct mvm_reconcile_pool_status s;
 
-	if (mvm_reconcile_pool_status(fx.rec, "acme", pool, &s) < 0)
+	if (mvm_reconcile_pool_status(rx.rec, "acme", pool, &s) < 0)
 		memset(&s, 0, sizeof(s));
 	return s;
 }
@@ -361,7 +236,7 @@ assert_processes(const char *pool)
 			cr_assert_eq(v[i].pid, 0, "%s is %s with a pid", v[i].id,
 			    mvm_state_name(v[i].state));
 	}
-	cr_assert_eq(vmm_processes(v, n, &unclaimed), live);
+	cr_assert_eq(vmfix_vmm_count(&fx, v, n, &unclaimed), live);
 	cr_assert_eq(unclaimed, 0, "a VMM process no record claims");
 }
 
@@ -374,7 +249,7 @@ Test(reconcile, scale_up_and_down)
 	size_t total;
 
 	set_desired("web", 3, 1, 1);
-	mvm_reconcile_kick(fx.rec, "acme", "web");
+	mvm_reconcile_kick(rx.rec, "acme", "web");
 	wait_converged("web", 3, 1, 1);
 	tally("web", by, &total);
 	cr_assert_eq(total, 5, "%zu records for 5 slots", total);
@@ -386,13 +261,13 @@ Test(reconcile, scale_up_and_down)
 	cr_assert_eq(s.totals.slept, 1);
 	cr_assert_eq(s.totals.failed, 0);
 	cr_assert_str_eq(s.pending, "");
-	pthread_mutex_lock(&fx.mu);
-	cr_assert_geq(fx.events, 10, "each step begins and ends with an event");
-	cr_assert_gt(fx.changes[MVM_RECONCILE_POOL_PASSED], 0);
-	pthread_mutex_unlock(&fx.mu);
+	pthread_mutex_lock(&rx.mu);
+	cr_assert_geq(rx.events, 10, "each step begins and ends with an event");
+	cr_assert_gt(rx.changes[MVM_RECONCILE_POOL_PASSED], 0);
+	pthread_mutex_unlock(&rx.mu);
 
 	set_desired("web", 0, 0, 0);
-	mvm_reconcile_kick(fx.rec, "acme", "web");
+	mvm_reconcile_kick(rx.rec, "acme", "web");
 	wait_converged("web", 0, 0, 0);
 	tally("web", by, &total);
 	cr_assert_eq(total, 5, "records are kept for reuse");
@@ -407,7 +282,7 @@ Test(reconcile, counts_change_mid_pass)
 	int i;
 
 	set_desired("web", 1, 0, 0);
-	mvm_reconcile_kick(fx.rec, "acme", "web");
+	mvm_reconcile_kick(rx.rec, "acme", "web");
 	/* Change the counts once the first record exists, mid-boot. */
 	for (i = 0; i < WAIT_S * 100; i++) {
 		tally("web", by, &total);
@@ -418,7 +293,7 @@ Test(reconcile, counts_change_mid_pass)
 	cr_assert_eq(total, 1);
 	cr_assert(status("web").active, "the pass has ended already");
 	set_desired("web", 1, 1, 0);
-	mvm_reconcile_kick(fx.rec, "acme", "web");
+	mvm_reconcile_kick(rx.rec, "acme", "web");
 	wait_converged("web", 1, 1, 0);
 	tally("web", by, &total);
 	cr_assert_eq(total, 2, "%zu records for 2 slots", total);
@@ -439,7 +314,7 @@ Test(reconcile, failing_image_reaches_budget)
 	cr_assert_eq(system(cmd), 0);
 	make_pool("bad", bad);
 	set_desired("bad", 2, 0, 0);
-	mvm_reconcile_kick(fx.rec, "acme", "bad");
+	mvm_reconcile_kick(rx.rec, "acme", "bad");
 	for (i = 0; i < WAIT_S * 10; i++) {
 		s = status("bad");
 		if (s.passed && !s.active && s.summary.failed == 2)
@@ -453,7 +328,7 @@ Test(reconcile, failing_image_reaches_budget)
 
 	/* More passes create nothing. */
 	for (i = 0; i < 3; i++) {
-		mvm_reconcile_kick(fx.rec, "acme", "bad");
+		mvm_reconcile_kick(rx.rec, "acme", "bad");
 		sleep(1);
 	}
 	n = records(v, "bad");
@@ -487,7 +362,7 @@ Test(reconcile, sigkill_mid_pass)
 		struct mvm_store *s;
 		struct mvm_engine *eng;
 		struct mvm_reconcile *r;
-		struct mvm_reconcile_config c = fx.rcfg;
+		struct mvm_reconcile_config c = rx.cfg;
 
 		c.on_change = NULL;
 		c.on_event = NULL;
@@ -519,12 +394,12 @@ Test(reconcile, sigkill_mid_pass)
 	fx.st = NULL;
 
 	open_all();
-	mvm_reconcile_kick(fx.rec, "acme", "web");
+	mvm_reconcile_kick(rx.rec, "acme", "web");
 	wait_converged("web", 2, 0, 0);
 	tally("web", by, &total);
 	cr_assert_eq(total, 2, "%zu records for 2 slots", total);
 	n = records(v, NULL);
-	cr_assert_eq(vmm_processes(v, n, &unclaimed), 2);
+	cr_assert_eq(vmfix_vmm_count(&fx, v, n, &unclaimed), 2);
 	cr_assert_eq(unclaimed, 0, "an orphan VMM survived the crash");
 	assert_processes("web");
 }
@@ -541,11 +416,11 @@ Test(reconcile, minimum_runtime_defers)
 	p.runtime.min_running_seconds = 6;
 	p.desired.running = 1;
 	cr_assert_eq(mvm_store_pool_update(fx.st, &p, NULL), 0);
-	mvm_reconcile_kick(fx.rec, "acme", "web");
+	mvm_reconcile_kick(rx.rec, "acme", "web");
 	wait_converged("web", 1, 0, 0);
 
 	set_desired("web", 0, 0, 0);
-	mvm_reconcile_kick(fx.rec, "acme", "web");
+	mvm_reconcile_kick(rx.rec, "acme", "web");
 	for (i = 0; i < WAIT_S * 10; i++) {
 		s = status("web");
 		if (s.summary.desired.running == 0 && s.summary.deferred > 0)
@@ -579,7 +454,7 @@ Test(reconcile, quota_defers_then_proceeds)
 	t.quota.max_running = 1;
 	cr_assert_eq(mvm_store_tenant_update(fx.st, &t, NULL), 0);
 	set_desired("web", 2, 0, 0);
-	mvm_reconcile_kick(fx.rec, "acme", "web");
+	mvm_reconcile_kick(rx.rec, "acme", "web");
 	for (i = 0; i < WAIT_S * 10; i++) {
 		s = status("web");
 		tally("web", by, &total);
@@ -598,7 +473,7 @@ Test(reconcile, quota_defers_then_proceeds)
 	cr_assert_eq(mvm_store_tenant_get(fx.st, "acme", &t, NULL), 0);
 	t.quota.max_running = 2;
 	cr_assert_eq(mvm_store_tenant_update(fx.st, &t, NULL), 0);
-	mvm_reconcile_kick(fx.rec, "acme", NULL);
+	mvm_reconcile_kick(rx.rec, "acme", NULL);
 	wait_converged("web", 2, 0, 0);
 	tally("web", by, &total);
 	cr_assert_eq(total, 2);
@@ -651,10 +526,10 @@ apply(struct mvm_desired *d, struct mvm_reconcile_report *rep)
 	size_t len = 0;
 	cJSON *o;
 
-	cr_assert_eq(mvm_reconcile_apply(fx.rec, d, 1000, 1000, WAIT_S * 1000,
+	cr_assert_eq(mvm_reconcile_apply(rx.rec, d, 1000, 1000, WAIT_S * 1000,
 	    rep, &e), 0, "%s", e.msg);
 	mvm_desired_free(d);
-	cr_assert_eq(mvm_reconcile_report_json(fx.rec, rep, &json, &len), 0);
+	cr_assert_eq(mvm_reconcile_report_json(rx.rec, rep, &json, &len), 0);
 	cr_assert_eq(strlen(json), len);
 	cr_assert_eq(json[len - 1], '\n');
 	o = cJSON_Parse(json);
@@ -722,10 +597,10 @@ Test(reconcile, apply_documents)
 	cr_assert_eq(t.quota.max_running, 8);
 	cr_assert_eq(mvm_store_pool_get(fx.st, "corp", "wk", &p, NULL), 0);
 	cr_assert_eq(p.mem_mib, 128);
-	pthread_mutex_lock(&fx.mu);
-	cr_assert_eq(fx.changes[MVM_RECONCILE_TENANT_CREATED], 1);
-	cr_assert_eq(fx.changes[MVM_RECONCILE_POOL_CREATED], 2);
-	pthread_mutex_unlock(&fx.mu);
+	pthread_mutex_lock(&rx.mu);
+	cr_assert_eq(rx.changes[MVM_RECONCILE_TENANT_CREATED], 1);
+	cr_assert_eq(rx.changes[MVM_RECONCILE_POOL_CREATED], 2);
+	pthread_mutex_unlock(&rx.mu);
 
 	/* Update: quotas, a pool's memory, counts (one guest boots). */
 	o = apply(document(4, 256, 1, true, false, true, false), &rep);
@@ -774,10 +649,10 @@ Test(reconcile, apply_documents)
 	cr_assert_eq(mvm_store_tenant_count(fx.st, NULL), 0);
 	cr_assert_eq(records(v, NULL), 0);
 	assert_processes(NULL);
-	pthread_mutex_lock(&fx.mu);
-	cr_assert_eq(fx.changes[MVM_RECONCILE_TENANT_PRUNED], 2);
-	cr_assert_eq(fx.changes[MVM_RECONCILE_POOL_PRUNED], 3);
-	pthread_mutex_unlock(&fx.mu);
+	pthread_mutex_lock(&rx.mu);
+	cr_assert_eq(rx.changes[MVM_RECONCILE_TENANT_PRUNED], 2);
+	cr_assert_eq(rx.changes[MVM_RECONCILE_POOL_PRUNED], 3);
+	pthread_mutex_unlock(&rx.mu);
 }
 
 struct dry {

@@ -22,59 +22,44 @@
 #include "netplan.h"
 #include "sleeper.h"
 #include "store.h"
-#include "vmm.h"
+#include "vmfix.h"
 
-/* An unusual net_id, so that the tap of test c meets no other test's. */
-#define NET_ID		3016
+/*
+ * The net_id of this run's tenant, so its tap name meets no other test's
+ * or run's: another checkout running the suite at the same time included.
+ */
+#define NET_ID		(2048 + (uint16_t)(getpid() % 2000))
 #define INSTANCE	"i-00000001"
 /* Passes one second apart that outlast both thresholds (3 s and 8 s). */
 #define WINDOW_PASSES	16
 
-struct fixture {
-	char			 root[64];
-	char			 state_dir[128];
-	char			 run_dir[128];
-	char			 db[160];
+static struct vmfix fx;
+
+/* The sleeper under test, the tap of its instance and what it told. */
+static struct {
 	char			 tap[MVM_IFNAME_MAX + 1];
-	struct mvm_store	*st;
-	struct mvm_engine	*eng;
 	struct mvm_sleeper	*sl;
-	struct mvm_engine_config cfg;
-	/* What the callbacks saw. */
 	int			 moved;
 	char			 actions[16][MVM_EVENT_ACTION_MAX + 1];
 	int			 nactions;
-};
-
-static struct fixture fx;
-
-static const char *
-env_or_fail(const char *name)
-{
-	const char *v = getenv(name);
-
-	if (v == NULL || *v == '\0')
-		cr_assert_fail("%s is not set: run the suite through meson (make check)",
-		    name);
-	return v;
-}
+} sx;
 
 static void
 on_moved(void *arg, const char *tenant, const char *pool)
 {
-	cr_assert_eq(arg, &fx);
+	cr_assert_eq(arg, &sx);
 	cr_assert_str_eq(tenant, "acme");
 	cr_assert_str_eq(pool, "web");
-	fx.moved++;
+	sx.moved++;
 }
 
 static void
 on_event(void *arg, const struct mvm_event *ev)
 {
-	cr_assert_eq(arg, &fx);
+	cr_assert_eq(arg, &sx);
 	cr_assert_gt(ev->seq, 0, "the event must be stored before it is told");
-	if (fx.nactions < 16)
-		snprintf(fx.actions[fx.nactions++], sizeof(fx.actions[0]),
+	if (sx.nactions < 16)
+		snprintf(sx.actions[sx.nactions++], sizeof(sx.actions[0]),
 		    "%s", ev->action);
 }
 
@@ -82,57 +67,27 @@ static void
 setup(void)
 {
 	struct mvm_error e = { 0 };
-	struct mvm_tenant t;
-	char image_check[512];
 
-	memset(&fx, 0, sizeof(fx));
-	snprintf(fx.root, sizeof(fx.root), "/tmp/mvm-sleeper-XXXXXX");
-	cr_assert_not_null(mkdtemp(fx.root));
-	snprintf(fx.state_dir, sizeof(fx.state_dir), "%s/state", fx.root);
-	snprintf(fx.run_dir, sizeof(fx.run_dir), "%s/run", fx.root);
-	snprintf(fx.db, sizeof(fx.db), "%s/state.db", fx.root);
-	fx.cfg = (struct mvm_engine_config){ .state_dir = fx.state_dir,
-	    .run_dir = fx.run_dir, .vmm_path = env_or_fail("MVM_QEMU"),
-	    .image_dir = env_or_fail("MVM_TEST_IMAGE"),
-	    .boot_timeout_ms = 120000, .api_timeout_ms = 20000 };
-	snprintf(image_check, sizeof(image_check), "%s/vmlinuz",
-	    fx.cfg.image_dir);
-	cr_assert_eq(access(image_check, R_OK), 0,
-	    "no guest image at %s: build it with guest/build-image.sh",
-	    fx.cfg.image_dir);
-	cr_assert_eq(mvm_store_open(fx.db, &fx.st, &e), 0, "store: %s", e.msg);
-	cr_assert_eq(mvm_engine_open(&fx.cfg, fx.st, &fx.eng, &e), 0,
-	    "engine: %s", e.msg);
+	memset(&sx, 0, sizeof(sx));
+	vmfix_setup(&fx, "sleeper");
 	cr_assert_eq(mvm_sleeper_open(&(struct mvm_sleeper_config){
 	    .st = fx.st, .eng = fx.eng, .guest_timeout_ms = 1000,
-	    .on_moved = on_moved, .on_moved_arg = &fx,
-	    .on_event = on_event, .on_event_arg = &fx }, &fx.sl, &e), 0,
+	    .on_moved = on_moved, .on_moved_arg = &sx,
+	    .on_event = on_event, .on_event_arg = &sx }, &sx.sl, &e), 0,
 	    "sleeper: %s", e.msg);
-
-	mvm_tenant_init(&t);
-	snprintf(t.id, sizeof(t.id), "acme");
-	t.net_id = NET_ID;
-	cr_assert_eq(mvm_store_tenant_create(fx.st, &t, &e), 0, "%s", e.msg);
-	mvm_net_tap_name(NET_ID, MVM_NET_FIRST_OFFSET, fx.tap);
+	vmfix_tenant_create(&fx, "acme", NET_ID);
+	mvm_net_tap_name(NET_ID, MVM_NET_FIRST_OFFSET, sx.tap);
 }
 
 static void
 teardown(void)
 {
-	char cmd[256], prefix[160];
+	char cmd[256];
 
-	/* Kill whatever a failed test left behind, then remove the files. */
-	if (fx.eng != NULL)
-		mvm_engine_destroy(fx.eng, "acme", "web", INSTANCE, NULL);
-	mvm_sleeper_close(fx.sl);
-	mvm_engine_close(fx.eng);
-	mvm_store_close(fx.st);
-	snprintf(prefix, sizeof(prefix), "%s/vm/", fx.run_dir);
-	mvm_vmm_kill_orphans(prefix, NULL, NULL);
-	snprintf(cmd, sizeof(cmd), "ip link del '%s' 2>/dev/null", fx.tap);
+	mvm_sleeper_close(sx.sl);
+	vmfix_teardown(&fx);
+	snprintf(cmd, sizeof(cmd), "ip link del '%s' 2>/dev/null", sx.tap);
 	(void)system(cmd);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx.root);
-	cr_expect_eq(system(cmd), 0);
 }
 
 TestSuite(sleeper, .init = setup, .fini = teardown, .timeout = 600);
@@ -149,14 +104,9 @@ start_pool(bool pinned, uint32_t min_running)
 	struct mvm_pool p;
 	int rc;
 
-	mvm_pool_init(&p);
-	snprintf(p.tenant, sizeof(p.tenant), "acme");
-	snprintf(p.id, sizeof(p.id), "web");
+	vmfix_pool_init(&p, "acme", "web");
 	p.pinned = pinned;
 	p.runtime.min_running_seconds = min_running;
-	p.runtime.min_warm_seconds = 0;
-	p.runtime.drain_timeout_seconds = 2;
-	p.runtime.graceful_shutdown_seconds = 10;
 	p.sleep.warm_after_idle_seconds = 3;
 	p.sleep.sleep_after_idle_seconds = 8;
 	cr_assert_eq(mvm_store_pool_create(fx.st, &p, &e), 0, "%s", e.msg);
@@ -195,10 +145,10 @@ pass(struct mvm_sleeper_result *sum)
 	char why[256] = "not measured";
 	int rc;
 
-	rc = mvm_sleeper_pass(fx.sl, &r, &e);
+	rc = mvm_sleeper_pass(sx.sl, &r, &e);
 	cr_assert_eq(rc, 0, "pass: %d %s", rc, e.msg);
 	mvm_sleep_policy_defaults(&sp);
-	if (mvm_sleeper_instance(fx.sl, "acme", "web", INSTANCE, &tr) == 0 &&
+	if (mvm_sleeper_instance(sx.sl, "acme", "web", INSTANCE, &tr) == 0 &&
 	    tr.have_iv)
 		mvm_idle_describe(&tr.iv, &sp, why, sizeof(why));
 	cr_log_info("pass: measured %u warmed %u slept %u deferred %u "
@@ -246,8 +196,8 @@ events(const char *action, char *detail, size_t len)
 static bool
 told(const char *action)
 {
-	for (int i = 0; i < fx.nactions; i++)
-		if (strcmp(fx.actions[i], action) == 0)
+	for (int i = 0; i < sx.nactions; i++)
+		if (strcmp(sx.actions[i], action) == 0)
 			return true;
 	return false;
 }
@@ -256,20 +206,9 @@ told(const char *action)
 static void
 guest_sh(const char *script)
 {
-	const char *argv[] = { "/bin/sh", "-c", script, NULL };
-	struct mvm_guest_exec_result *r = NULL;
 	struct mvm_instance in = get();
-	struct mvm_error e = { 0 };
-	char vsock[256];
-	int fd = -1;
+	struct mvm_guest_exec_result *r = vmfix_guest_sh(&fx, &in, script);
 
-	cr_assert_eq(mvm_engine_vsock_path(fx.eng, &in, vsock, sizeof(vsock)), 0);
-	cr_assert_eq(mvm_guest_connect(vsock, MVM_GUEST_PORT, 5000, &fd, &e), 0,
-	    "%s", e.msg);
-	cr_assert_eq(mvm_guest_exec(fd, 15000, argv, NULL, 10000, &r, &e), 0,
-	    "%s", e.msg);
-	close(fd);
-	cr_assert_eq(r->exit_code, 0, "%s: %s", script, (char *)r->stderr_buf);
 	cr_assert_not(r->timed_out, "%s held the Exec open", script);
 	mvm_guest_exec_free(r);
 }
@@ -293,7 +232,7 @@ stays_running(struct mvm_sleeper_result *sum)
 		cr_assert_not(in.parked);
 		sleep(1);
 	}
-	cr_assert_eq(mvm_sleeper_instance(fx.sl, "acme", "web", INSTANCE, &tr),
+	cr_assert_eq(mvm_sleeper_instance(sx.sl, "acme", "web", INSTANCE, &tr),
 	    0);
 	cr_assert(tr.have_iv);
 	return tr;
@@ -331,7 +270,7 @@ Test(sleeper, idle_guest_goes_warm_then_sleeping)
 	cr_assert_eq(sum.warmed, 1);
 	cr_assert_eq(sum.slept, 1);
 	cr_assert_eq(sum.failed, 0);
-	cr_assert_eq(fx.moved, 2, "on_moved once per pass that moved");
+	cr_assert_eq(sx.moved, 2, "on_moved once per pass that moved");
 
 	cr_assert_eq(events("sleep.warm", detail, sizeof(detail)), 1);
 	cr_assert(strstr(detail, "warm_after_idle_seconds=3") != NULL, "%s",
@@ -343,7 +282,7 @@ Test(sleeper, idle_guest_goes_warm_then_sleeping)
 
 	/* A sleeping instance is not measured: its track is gone. */
 	pass(&sum);
-	cr_assert_eq(mvm_sleeper_instance(fx.sl, "acme", "web", INSTANCE, &tr),
+	cr_assert_eq(mvm_sleeper_instance(sx.sl, "acme", "web", INSTANCE, &tr),
 	    -ENOENT);
 }
 
@@ -373,8 +312,8 @@ Test(sleeper, guest_sending_traffic_stays_running)
 	/* The engine attaches a tap that exists when the guest starts. */
 	mvm_net_format_ip(mvm_net_gateway(NET_ID), gw);
 	snprintf(cmd, sizeof(cmd), "ip tuntap add dev %s mode tap && "
-	    "ip addr add %s/24 dev %s && ip link set %s up", fx.tap, gw,
-	    fx.tap, fx.tap);
+	    "ip addr add %s/24 dev %s && ip link set %s up", sx.tap, gw,
+	    sx.tap, sx.tap);
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
 	start_pool(false, 0);
 	snprintf(script, sizeof(script),
@@ -399,8 +338,8 @@ Test(sleeper, pinned_pool_is_left_alone)
 	/* It was idle long enough to be moved, had it not been pinned. */
 	cr_assert(tr.idle);
 	cr_assert_geq(mvm_idle_track_seconds(&tr, time(NULL)), 8);
-	cr_assert_eq(fx.nactions, 0);
-	cr_assert_eq(fx.moved, 0);
+	cr_assert_eq(sx.nactions, 0);
+	cr_assert_eq(sx.moved, 0);
 }
 
 Test(sleeper, minimum_runtime_defers_once)
@@ -417,5 +356,5 @@ Test(sleeper, minimum_runtime_defers_once)
 	cr_assert(strstr(detail, "min_running_seconds=30") != NULL, "%s",
 	    detail);
 	cr_assert(told("sleep.defer"));
-	cr_assert_eq(fx.moved, 0);
+	cr_assert_eq(sx.moved, 0);
 }

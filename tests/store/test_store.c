@@ -6,7 +6,6 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,26 +16,17 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "tmpdir.h"
 
 static char dir[64];
 static char path[128];
 static struct mvm_store *st;
 static struct mvm_error err;
 
-static int
-rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/mvm-store-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "store");
 	snprintf(path, sizeof(path), "%s/state.db", dir);
 	cr_assert_eq(mvm_store_open(path, &st, &err), 0, "%s", err.msg);
 }
@@ -46,7 +36,7 @@ teardown(void)
 {
 	mvm_store_close(st);
 	st = NULL;
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(dir);
 }
 
 TestSuite(store, .init = setup, .fini = teardown);

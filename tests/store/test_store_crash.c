@@ -17,7 +17,6 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "tmpdir.h"
 
 #define SEEDS		10
 #define MAX_INSTANCES	120
@@ -437,15 +437,6 @@ verify(const char *path)
 	return txns;
 }
 
-static int
-rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 Test(store_crash, sigkill_at_random_moments_keeps_the_store_whole,
     .timeout = 120)
 {
@@ -458,8 +449,7 @@ Test(store_crash, sigkill_at_random_moments_keeps_the_store_whole,
 		useconds_t delay = (useconds_t)(3000 + rng_next(&r) % 300000);
 		long before, after;
 
-		snprintf(dir, sizeof(dir), "/tmp/mvm-crash-XXXXXX");
-		cr_assert_not_null(mkdtemp(dir));
+		tmpdir_make(dir, sizeof(dir), "crash");
 		snprintf(path, sizeof(path), "%s/state.db", dir);
 
 		fflush(NULL);
@@ -481,6 +471,6 @@ Test(store_crash, sigkill_at_random_moments_keeps_the_store_whole,
 		    "committed; %ld after reopen\n", (unsigned long long)seed,
 		    delay / 1000, before, after);
 
-		nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+		tmpdir_remove(dir);
 	}
 }
