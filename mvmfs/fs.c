@@ -641,15 +641,10 @@ export_text(struct mvmfs_fs *fs, char **out, size_t *len,
 {
 	struct mvm_world w = { 0 };
 	struct mvm_desired *d = NULL;
-	char node_id[MVM_DESIRED_NODE_ID_MAX + 1];
+	char node_id[MVMFS_NODE_ID_LEN + 1];
 	int rc;
 
-	rc = mvm_store_meta_get(fs->d.st, "node_id", node_id,
-	    sizeof(node_id), e);
-	if (rc == -ENOENT || rc == -ERANGE)
-		snprintf(node_id, sizeof(node_id), "%s",
-		    MVM_DESIRED_NODE_ID_DEFAULT);
-	else if (rc < 0)
+	if ((rc = mvmfs_render_node_id(fs->d.st, node_id, e)) < 0)
 		goto out;
 	if ((rc = mvm_world_load(fs->d.st, NULL, MVM_WORLD_NO_INSTANCES, &w,
 	    e)) < 0 ||

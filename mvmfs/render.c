@@ -33,7 +33,6 @@
 #endif
 
 #define FIELDS_MAX	48
-#define NODE_ID_LEN	36
 
 enum ftype { F_STR, F_INT, F_BOOL, F_FIXED2, F_PAIR };
 
@@ -243,23 +242,24 @@ quota_limit(const struct mvm_quota *q, enum mvm_quota_kind k)
 }
 
 /* The node id, made on first use: 36 characters in the UUID v4 layout. */
-static int
-node_id(struct mvm_store *st, char id[NODE_ID_LEN + 1], struct mvm_error *e)
+int
+mvmfs_render_node_id(struct mvm_store *st, char id[MVMFS_NODE_ID_LEN + 1],
+    struct mvm_error *e)
 {
 	unsigned char r[16];
 	int rc;
 
-	rc = mvm_store_meta_get(st, "node_id", id, NODE_ID_LEN + 1, e);
+	rc = mvm_store_meta_get(st, "node_id", id, MVMFS_NODE_ID_LEN + 1, e);
 	if (rc != -ENOENT)
 		return rc < 0 ? rc : 0;
 	if ((rc = mvm_store_begin(st, e)) < 0)
 		return rc;
-	rc = mvm_store_meta_get(st, "node_id", id, NODE_ID_LEN + 1, e);
+	rc = mvm_store_meta_get(st, "node_id", id, MVMFS_NODE_ID_LEN + 1, e);
 	if (rc == -ENOENT) {
 		randombytes_buf(r, sizeof(r));
 		r[6] = (r[6] & 0x0f) | 0x40;
 		r[8] = (r[8] & 0x3f) | 0x80;
-		snprintf(id, NODE_ID_LEN + 1, "%02x%02x%02x%02x-%02x%02x-"
+		snprintf(id, MVMFS_NODE_ID_LEN + 1, "%02x%02x%02x%02x-%02x%02x-"
 		    "%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
 		    r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
 		    r[11], r[12], r[13], r[14], r[15]);
@@ -276,13 +276,13 @@ static int
 view_node_info(const struct mvmfs_render_src *src, struct view *v,
     struct mvm_error *e)
 {
-	char id[NODE_ID_LEN + 1];
+	char id[MVMFS_NODE_ID_LEN + 1];
 	struct utsname un;
 	struct sysinfo si;
 	long cpus;
 	int rc;
 
-	if ((rc = node_id(src->st, id, e)) < 0)
+	if ((rc = mvmfs_render_node_id(src->st, id, e)) < 0)
 		return rc;
 	uname(&un);
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);

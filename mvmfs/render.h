@@ -97,6 +97,14 @@ int	mvmfs_render(const struct mvmfs_render_src *src, enum mvmfs_view v,
 int	mvmfs_render_log(const char *dir, char **out, size_t *len,
 	    struct mvm_error *e);
 
+/*
+ * The node's id (a random UUID made on first use and kept in the store as
+ * meta `node_id`) into `id`. Returns 0 or the store's errno.
+ */
+#define MVMFS_NODE_ID_LEN	36
+int	mvmfs_render_node_id(struct mvm_store *st,
+	    char id[MVMFS_NODE_ID_LEN + 1], struct mvm_error *e);
+
 /* The text of /mvm/README (static). */
 const char *mvmfs_readme(void);
 

@@ -143,7 +143,8 @@ echo "healed in $(( $(ms) - t )) ms"
 show cat "$MVM_ROOT/tenants/acme/pools/api/status"
 
 say "6. The node as a fleet desired-state document (what a coordinator would send)."
-show sh -c "mvm agent desired | head -40"
+echo '$ mvm agent desired | head -40'
+mvm agent desired | head -40
 
 say "7. The audit log."
 show mvm events acme --last 12
