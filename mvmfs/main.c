@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "kv.h"
 
 /* Worker threads for transitions: VMs changing state at the same time. */
 #define TRANSITION_WORKERS	4
@@ -64,18 +65,16 @@ usage(void)
 static unsigned
 number(const char *name, const char *arg, unsigned lo, unsigned hi)
 {
-	char *end;
-	unsigned long v;
+	struct mvm_kv kv = { .key = name, .key_len = strlen(name),
+	    .value = arg, .value_len = strlen(arg) };
+	struct mvm_error e = { 0 };
+	uint32_t v;
 
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' ||
-	    v < lo || v > hi) {
-		fprintf(stderr, "mvmfs: --%s %s: want a number in %u..%u\n",
-		    name, arg, lo, hi);
+	if (mvm_kv_u32(&kv, lo, hi, &v, &e) < 0) {
+		fprintf(stderr, "mvmfs: --%s\n", e.msg);
 		exit(2);
 	}
-	return (unsigned)v;
+	return v;
 }
 
 static int
