@@ -887,15 +887,6 @@ sched_main(void *arg)
 	return NULL;
 }
 
-/* Move a freshly booted instance on: minimum runtime does not apply. */
-static int
-provision(struct mvm_reconcile *r, const char *tenant, const char *pool,
-    const char *id, enum mvm_state to, struct mvm_error *e)
-{
-	return mvm_engine_transition(r->cfg.eng, tenant, pool, id, to,
-	    MVM_ENGINE_PROVISION, e);
-}
-
 /* Store a new instance of pool p with a generated id into *in. */
 static int
 create(struct mvm_reconcile *r, const struct pool *p, struct mvm_instance *in,
@@ -955,8 +946,10 @@ run_step(struct mvm_reconcile *r, struct task *t,
 		if (rc < 0)
 			return rc;
 		c->started++;
-		if (s.to != MVM_STATE_RUNNING && (rc = provision(r, p->tenant,
-		    p->id, s.instance, s.to, e)) < 0)
+		/* Freshly booted: minimum runtime does not hold it back. */
+		if (s.to != MVM_STATE_RUNNING &&
+		    (rc = mvm_engine_transition(r->cfg.eng, p->tenant, p->id,
+		    s.instance, s.to, MVM_ENGINE_PROVISION, e)) < 0)
 			return rc;
 	} else if ((rc = mvm_engine_transition(r->cfg.eng, p->tenant, p->id,
 	    s.instance, s.to, 0, e)) < 0)
