@@ -212,20 +212,13 @@ rmtree(const char *path)
 	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 ? -errno : 0;
 }
 
+/* Whether `path` exists with file type `type` (S_IFREG, S_IFDIR). */
 static bool
-file_exists(const char *path)
+exists_as(const char *path, mode_t type)
 {
 	struct stat sb;
 
-	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
-static bool
-dir_exists(const char *path)
-{
-	struct stat sb;
-
-	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+	return stat(path, &sb) == 0 && (sb.st_mode & S_IFMT) == type;
 }
 
 int
@@ -715,7 +708,7 @@ do_start(struct job *j, struct mvm_error *e)
 
 	if ((rc = image_dir_of(eng, &j->pool, dir, sizeof(dir), e)) < 0)
 		return rc;
-	if (!dir_exists(dir))
+	if (!exists_as(dir, S_IFDIR))
 		return mvm_error_set(e, ENOENT, "image \"%s\" of pool %s has "
 		    "no directory %s", j->pool.image, j->pool.id, dir);
 	if ((cmdline = image_cmdline(dir)) == NULL)
@@ -733,7 +726,7 @@ do_start(struct job *j, struct mvm_error *e)
 	if (rc < 0)
 		return rc;
 	b = (struct mvm_fc_boot){ .kernel_image_path = kernel,
-	    .initrd_path = file_exists(initrd) ? initrd : NULL,
+	    .initrd_path = exists_as(initrd, S_IFREG) ? initrd : NULL,
 	    .boot_args = args };
 	d = (struct mvm_fc_drive){ .drive_id = "rootfs", .path_on_host = rootfs,
 	    .is_root_device = true, .is_read_only = true };
@@ -807,7 +800,7 @@ snapshot_complete(const struct job *j)
 
 	if (snapshot_paths(j, "snapshot", vmstate, mem, sizeof(vmstate)) < 0)
 		return false;
-	return file_exists(vmstate) && file_exists(mem);
+	return exists_as(vmstate, S_IFREG) && exists_as(mem, S_IFREG);
 }
 
 static int
