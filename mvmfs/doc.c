@@ -73,7 +73,7 @@ limit(enum mvmfs_doc_kind kind)
 	case MVMFS_DOC_POOL_CONFIG:
 		return MVMFS_DOC_CONFIG_MAX;
 	case MVMFS_DOC_SECRETS:
-		return MVMFS_DOC_SECRETS_MAX;
+		return MVM_SECRETS_MAX;
 	case MVMFS_DOC_DESIRED:
 		break;
 	}

@@ -29,7 +29,7 @@
  *		MVMFS_DOC_SECRET_KEY_MAX bytes, VALUE any bytes but NUL, CR
  *		and newline, at most MVMFS_DOC_SECRET_VALUE_MAX; empty lines
  *		and lines starting with `#` are allowed; at most
- *		MVMFS_DOC_SECRETS_MAX bytes in all; each KEY at most once
+ *		MVM_SECRETS_MAX bytes in all; each KEY at most once
  *		(judged at commit). The bytes are kept exactly. The buffer is
  *		zeroed whenever it is freed or reused.
  *   DESIRED	any bytes, at most MVMFS_DOC_DESIRED_MAX (the JSON schema is
@@ -46,11 +46,11 @@
 
 #include "error.h"
 #include "model.h"
+#include "secrets.h"
 
 #define MVMFS_DOC_CONFIG_MAX		(64 * 1024)
 #define MVMFS_DOC_SECRET_KEY_MAX	128
 #define MVMFS_DOC_SECRET_VALUE_MAX	(64 * 1024)
-#define MVMFS_DOC_SECRETS_MAX		(1024 * 1024)
 #define MVMFS_DOC_DESIRED_MAX		(4 * 1024 * 1024)
 
 enum mvmfs_doc_kind {

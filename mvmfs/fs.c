@@ -708,7 +708,7 @@ content(struct mvmfs_fs *fs, const struct mvmfs_key *k, char **out,
 			return rc;
 		return dup_text(buf, rc, out, len);
 	case MVMFS_TENANT_SECRETS:
-		if ((rc = mvmfs_secrets_get(fs->d.secrets, k->tenant, &big,
+		if ((rc = mvm_secrets_get(fs->d.secrets, k->tenant, &big,
 		    len, e)) < 0)
 			return rc;
 		/* Keep the clear text in one buffer that is zeroed on free. */
@@ -750,7 +750,7 @@ static void
 content_free(const struct mvmfs_key *k, char *buf, size_t len)
 {
 	if (buf != NULL && k->kind == MVMFS_TENANT_SECRETS)
-		mvmfs_secrets_free_text(buf, len);
+		mvm_secrets_free_text(buf, len);
 	else
 		free(buf);
 }
@@ -1779,7 +1779,7 @@ write_ctl(struct mvmfs_fs *fs, const struct mvmfs_key *k, const char *buf,
 				    PRUNE_KEEP_COUNT, PRUNE_KEEP_AGE_MS,
 				    now_ms(), e);
 			else if (k->kind == MVMFS_TENANT_CTL)
-				rc = mvmfs_secrets_rotate(fs->d.secrets,
+				rc = mvm_secrets_rotate(fs->d.secrets,
 				    k->tenant, e);
 			else
 				rc = pool_retry(fs, k, e);
@@ -1940,7 +1940,7 @@ commit(struct mvmfs_fs *fs, const struct mvmfs_key *k, struct mvmfs_doc *doc,
 		if ((rc = mvmfs_doc_text(doc, &text, &len, e)) < 0)
 			return rc;
 		/* The secrets module writes its own event. */
-		rc = mvmfs_secrets_set(fs->d.secrets, k->tenant, text, len, e);
+		rc = mvm_secrets_set(fs->d.secrets, k->tenant, text, len, e);
 		return rc < 0 ? rc : 0;
 	case MVMFS_NODE_DESIRED:
 		if ((rc = mvmfs_doc_text(doc, &text, &len, e)) < 0)
@@ -2143,7 +2143,7 @@ op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 			mvm_error_set(&e, EBUSY, "tenant \"%s\" still has "
 			    "pools; remove them first", k.tenant);
 		else if (rc == 0)
-			mvmfs_secrets_delete(fs->d.secrets, k.tenant, NULL);
+			mvm_secrets_delete(fs->d.secrets, k.tenant, NULL);
 		break;
 	case MVMFS_POOL:
 		rc = mvm_store_pool_delete(fs->d.st, k.tenant, k.pool, &e);

@@ -31,7 +31,7 @@ struct mvmfs_fs_deps {
 	struct mvm_engine	*eng;
 	struct mvmfs_errlog	*errlog;
 	struct mvmfs_events	*events;
-	struct mvmfs_secrets	*secrets;
+	struct mvm_secrets	*secrets;
 	struct mvm_reconcile	*rec;		/* kicked on changes; may be NULL */
 	struct mvm_sleeper	*sleeper;	/* idle figures; may be NULL */
 	const char		*state_dir;

@@ -176,7 +176,7 @@ struct daemon {
 	struct mvmfs_events	*evs;
 	struct mvm_reconcile	*rec;
 	struct mvmfs_fs		*fs;
-	struct mvmfs_secrets	*sec;
+	struct mvm_secrets	*sec;
 };
 
 /* Hand an event to the hub; an instance's change may need a pass. */
@@ -202,7 +202,7 @@ changed(void *arg, enum mvm_reconcile_change what, const char *tenant,
 	struct mvmfs_fs *fs = __atomic_load_n(&dm->fs, __ATOMIC_ACQUIRE);
 
 	if (what == MVM_RECONCILE_TENANT_PRUNED)
-		mvmfs_secrets_delete(dm->sec, tenant, NULL);
+		mvm_secrets_delete(dm->sec, tenant, NULL);
 	if (fs != NULL && (what == MVM_RECONCILE_TENANT_PRUNED ||
 	    what == MVM_RECONCILE_POOL_PRUNED))
 		mvmfs_fs_object_gone(fs, tenant, pool, NULL);
@@ -366,11 +366,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "mvmfs: engine: %s\n", e.msg);
 		goto out;
 	}
-	if (mvmfs_secrets_open(o.state_dir, st, &dm.sec, &e) < 0) {
+	if (mvm_secrets_open(o.state_dir, st, &dm.sec, &e) < 0) {
 		fprintf(stderr, "mvmfs: secrets: %s\n", e.msg);
 		goto out;
 	}
-	mvmfs_secrets_on_event(dm.sec, publish, &dm);
+	mvm_secrets_on_event(dm.sec, publish, &dm);
 	memset(&rcfg, 0, sizeof(rcfg));
 	rcfg.st = st;
 	rcfg.eng = eng;
@@ -459,7 +459,7 @@ out:
 	mvm_sleeper_close(sl);
 	if (eng != NULL)
 		mvm_engine_close(eng);
-	mvmfs_secrets_close(dm.sec);
+	mvm_secrets_close(dm.sec);
 	mvmfs_events_free(dm.evs);
 	mvmfs_errlog_free(log);
 	mvm_store_close(st);

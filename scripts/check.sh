@@ -77,7 +77,7 @@ fi
 
 echo "== shellcheck"
 if shellcheck -s sh scripts/*.sh .ci/run guest/build-image.sh \
-    guest/initramfs-init guest/rootfs/etc/mvm/* tests/vmm/fixture.sh \
+    guest/initramfs-init guest/rootfs/etc/mvm/* tests/qemu/fixture.sh \
     cli/mvm tests/cli/*.sh; then
 	passed=$((passed + 1))
 else

@@ -52,7 +52,7 @@ t0=$(ms)
 sh scripts/deps.sh
 [ -f build/build.ninja ] || meson setup build >/dev/null
 echo "demo: building"
-meson compile -C build mvmfs/mvmfs vmm/mvm-qemu guest/mvm-guest >/dev/null
+meson compile -C build mvmfs/mvmfs qemu/mvm-qemu guest/mvm-guest >/dev/null
 echo "demo: guest image (built once from Debian packages, then cached)"
 sh guest/build-image.sh --agent build/guest/mvm-guest --out "$image"
 
@@ -63,7 +63,7 @@ fi
 mkdir -p "$MVM_ROOT" "$run"
 echo "demo: mounting $MVM_ROOT (log: $run/mvmfs.log)"
 build/mvmfs/mvmfs -f --state-dir "$state" --run-dir "$run" \
-    --vmm "$top/build/vmm/mvm-qemu" --image "$image" "$MVM_ROOT" \
+    --vmm "$top/build/qemu/mvm-qemu" --image "$image" "$MVM_ROOT" \
     >"$run/mvmfs.log" 2>&1 &
 echo $! >"$run/mvmfs.pid"
 i=0

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the host client (runtime/guest.c) against a scripted peer
+ * Unit tests of the host client (runtime/vmm/guest.c) against a scripted peer
  * that plays the VMM's hybrid vsock socket and the agent on a unix socket.
  */
 #include <criterion/criterion.h>
@@ -16,7 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "guest.h"
-#include "../guest/agent/frame.h"
+#include "frame.h"
 
 /* What the peer does after accepting one connection. */
 enum script {

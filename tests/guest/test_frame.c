@@ -1,4 +1,4 @@
-/* Unit tests of the guest protocol frame codec (guest/agent/frame.c). */
+/* Unit tests of the guest protocol frame codec (proto/frame.c). */
 #include <criterion/criterion.h>
 
 #include <errno.h>

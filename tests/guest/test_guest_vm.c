@@ -24,7 +24,7 @@
 #include <cjson/cJSON.h>
 
 #include "guest.h"
-#include "../guest/agent/frame.h"
+#include "frame.h"
 
 struct vm {
 	char	dir[64];	/* scratch directory, removed at the end */

@@ -19,7 +19,7 @@
 
 static char dir[64], dbpath[128], keypath[128];
 static struct mvm_store *st;
-static struct mvmfs_secrets *sec;
+static struct mvm_secrets *sec;
 static struct mvm_error err;
 
 static void
@@ -34,14 +34,14 @@ setup(void)
 	mvm_tenant_init(&t);
 	strcpy(t.id, "acme");
 	cr_assert_eq(mvm_store_tenant_create(st, &t, &err), 0);
-	cr_assert_eq(mvmfs_secrets_open(dir, st, &sec, &err), 0, "%s",
+	cr_assert_eq(mvm_secrets_open(dir, st, &sec, &err), 0, "%s",
 	    err.msg);
 }
 
 static void
 teardown(void)
 {
-	mvmfs_secrets_close(sec);
+	mvm_secrets_close(sec);
 	mvm_store_close(st);
 	sec = NULL;
 	st = NULL;
@@ -81,8 +81,8 @@ Test(secrets, key_file_is_private_and_reused)
 	fd = open(keypath, O_RDONLY);
 	cr_assert_eq(read(fd, k1, 32), 32);
 	close(fd);
-	mvmfs_secrets_close(sec);
-	cr_assert_eq(mvmfs_secrets_open(dir, st, &sec, &err), 0);
+	mvm_secrets_close(sec);
+	cr_assert_eq(mvm_secrets_open(dir, st, &sec, &err), 0);
 	fd = open(keypath, O_RDONLY);
 	cr_assert_eq(read(fd, k2, 32), 32);
 	close(fd);
@@ -95,22 +95,22 @@ Test(secrets, round_trip_exact_bytes_and_versions)
 	char *out;
 	size_t len;
 
-	cr_assert_eq(mvmfs_secrets_version(sec, "acme", &err), 0);
-	cr_assert_eq(mvmfs_secrets_get(sec, "acme", &out, &len, &err), 0);
+	cr_assert_eq(mvm_secrets_version(sec, "acme", &err), 0);
+	cr_assert_eq(mvm_secrets_get(sec, "acme", &out, &len, &err), 0);
 	cr_assert_eq(len, 0);
 	cr_assert_str_eq(out, "");
-	mvmfs_secrets_free_text(out, len);
-	cr_assert_eq(mvmfs_secrets_set(sec, "acme", text, sizeof(text) - 1,
+	mvm_secrets_free_text(out, len);
+	cr_assert_eq(mvm_secrets_set(sec, "acme", text, sizeof(text) - 1,
 	    &err), 1, "%s", err.msg);
-	cr_assert_eq(mvmfs_secrets_set(sec, "acme", text, sizeof(text) - 1,
+	cr_assert_eq(mvm_secrets_set(sec, "acme", text, sizeof(text) - 1,
 	    &err), 2);
-	cr_assert_eq(mvmfs_secrets_version(sec, "acme", &err), 2);
-	cr_assert_eq(mvmfs_secrets_get(sec, "acme", &out, &len, &err), 0);
+	cr_assert_eq(mvm_secrets_version(sec, "acme", &err), 2);
+	cr_assert_eq(mvm_secrets_get(sec, "acme", &out, &len, &err), 0);
 	cr_assert_eq(len, sizeof(text) - 1);
 	cr_assert(memcmp(out, text, len) == 0);
-	mvmfs_secrets_free_text(out, len);
+	mvm_secrets_free_text(out, len);
 	/* Another tenant's are separate. */
-	cr_assert_eq(mvmfs_secrets_version(sec, "other", &err), 0);
+	cr_assert_eq(mvm_secrets_version(sec, "other", &err), 0);
 }
 
 Test(secrets, database_never_holds_the_plaintext)
@@ -119,13 +119,13 @@ Test(secrets, database_never_holds_the_plaintext)
 	char path[160], *out;
 	size_t len;
 
-	cr_assert_eq(mvmfs_secrets_set(sec, "acme", text, sizeof(text) - 1,
+	cr_assert_eq(mvm_secrets_set(sec, "acme", text, sizeof(text) - 1,
 	    &err), 1);
-	cr_assert_eq(mvmfs_secrets_rotate(sec, "acme", &err), 2, "%s",
+	cr_assert_eq(mvm_secrets_rotate(sec, "acme", &err), 2, "%s",
 	    err.msg);
-	cr_assert_eq(mvmfs_secrets_get(sec, "acme", &out, &len, &err), 0);
+	cr_assert_eq(mvm_secrets_get(sec, "acme", &out, &len, &err), 0);
 	cr_assert_eq(len, sizeof(text) - 1);
-	mvmfs_secrets_free_text(out, len);
+	mvm_secrets_free_text(out, len);
 	mvm_store_close(st);	/* checkpoint the WAL into the file */
 	st = NULL;
 	cr_assert(!file_has(dbpath, "correct-horse", 13));
@@ -135,11 +135,11 @@ Test(secrets, database_never_holds_the_plaintext)
 	/* But the sealed value is there. */
 	cr_assert(file_has(dbpath, "secrets:acme", 12));
 	cr_assert_eq(mvm_store_open(dbpath, &st, &err), 0);
-	mvmfs_secrets_close(sec);
-	cr_assert_eq(mvmfs_secrets_open(dir, st, &sec, &err), 0);
-	cr_assert_eq(mvmfs_secrets_get(sec, "acme", &out, &len, &err), 0);
+	mvm_secrets_close(sec);
+	cr_assert_eq(mvm_secrets_open(dir, st, &sec, &err), 0);
+	cr_assert_eq(mvm_secrets_get(sec, "acme", &out, &len, &err), 0);
 	cr_assert(memcmp(out, text, len) == 0);
-	mvmfs_secrets_free_text(out, len);
+	mvm_secrets_free_text(out, len);
 }
 
 static int
@@ -164,12 +164,12 @@ Test(secrets, event_carries_only_the_version)
 	struct mvm_event ev;
 	char b64a[4096], b64b[4096];
 
-	mvmfs_secrets_on_event(sec, on_event, &published);
-	cr_assert_eq(mvmfs_secrets_set(sec, "acme", "PW=hunter2\n", 11,
+	mvm_secrets_on_event(sec, on_event, &published);
+	cr_assert_eq(mvm_secrets_set(sec, "acme", "PW=hunter2\n", 11,
 	    &err), 1);
 	cr_assert_eq(mvm_store_meta_get(st, "secrets:acme", b64a,
 	    sizeof(b64a), &err), (int)strlen(b64a));
-	cr_assert_eq(mvmfs_secrets_rotate(sec, "acme", &err), 2);
+	cr_assert_eq(mvm_secrets_rotate(sec, "acme", &err), 2);
 	cr_assert_eq(mvm_store_meta_get(st, "secrets:acme", b64b,
 	    sizeof(b64b), &err), (int)strlen(b64b));
 	cr_assert_str_neq(b64a, b64b, "a fresh nonce per version");
@@ -183,7 +183,7 @@ Test(secrets, event_carries_only_the_version)
 
 Test(secrets, rotate_without_secrets)
 {
-	cr_assert_eq(mvmfs_secrets_rotate(sec, "acme", &err), -ENOENT);
+	cr_assert_eq(mvm_secrets_rotate(sec, "acme", &err), -ENOENT);
 	cr_assert(strstr(err.msg, "acme") != NULL);
 }
 
@@ -192,13 +192,13 @@ Test(secrets, delete_forgets)
 	char *out;
 	size_t len;
 
-	cr_assert_eq(mvmfs_secrets_set(sec, "acme", "A=1\n", 4, &err), 1);
-	cr_assert_eq(mvmfs_secrets_delete(sec, "acme", &err), 0);
-	cr_assert_eq(mvmfs_secrets_version(sec, "acme", &err), 0);
-	cr_assert_eq(mvmfs_secrets_get(sec, "acme", &out, &len, &err), 0);
+	cr_assert_eq(mvm_secrets_set(sec, "acme", "A=1\n", 4, &err), 1);
+	cr_assert_eq(mvm_secrets_delete(sec, "acme", &err), 0);
+	cr_assert_eq(mvm_secrets_version(sec, "acme", &err), 0);
+	cr_assert_eq(mvm_secrets_get(sec, "acme", &out, &len, &err), 0);
 	cr_assert_eq(len, 0);
-	mvmfs_secrets_free_text(out, len);
-	cr_assert_eq(mvmfs_secrets_set(sec, "acme", "A=2\n", 4, &err), 1);
+	mvm_secrets_free_text(out, len);
+	cr_assert_eq(mvm_secrets_set(sec, "acme", "A=2\n", 4, &err), 1);
 }
 
 Test(secrets, wrong_key_or_altered_row_is_eio)
@@ -206,21 +206,21 @@ Test(secrets, wrong_key_or_altered_row_is_eio)
 	char *out, b64[4096];
 	size_t len;
 
-	cr_assert_eq(mvmfs_secrets_set(sec, "acme", "A=1\n", 4, &err), 1);
+	cr_assert_eq(mvm_secrets_set(sec, "acme", "A=1\n", 4, &err), 1);
 	mvm_store_meta_get(st, "secrets:acme", b64, sizeof(b64), &err);
 	b64[30] = b64[30] == 'A' ? 'B' : 'A';
 	cr_assert_eq(mvm_store_meta_set(st, "secrets:acme", b64, &err), 0);
-	cr_assert_eq(mvmfs_secrets_get(sec, "acme", &out, &len, &err), -EIO);
+	cr_assert_eq(mvm_secrets_get(sec, "acme", &out, &len, &err), -EIO);
 	cr_assert_null(out);
 	cr_assert_eq(mvm_store_meta_set(st, "secrets:acme", "!!!", &err), 0);
-	cr_assert_eq(mvmfs_secrets_get(sec, "acme", &out, &len, &err), -EIO);
+	cr_assert_eq(mvm_secrets_get(sec, "acme", &out, &len, &err), -EIO);
 	/* A new node key cannot open the old value. */
-	cr_assert_eq(mvmfs_secrets_set(sec, "acme", "A=1\n", 4, &err), 2);
-	mvmfs_secrets_close(sec);
+	cr_assert_eq(mvm_secrets_set(sec, "acme", "A=1\n", 4, &err), 2);
+	mvm_secrets_close(sec);
 	sec = NULL;
 	cr_assert_eq(unlink(keypath), 0);
-	cr_assert_eq(mvmfs_secrets_open(dir, st, &sec, &err), 0);
-	cr_assert_eq(mvmfs_secrets_get(sec, "acme", &out, &len, &err), -EIO);
+	cr_assert_eq(mvm_secrets_open(dir, st, &sec, &err), 0);
+	cr_assert_eq(mvm_secrets_get(sec, "acme", &out, &len, &err), -EIO);
 	cr_assert(strstr(err.msg, "node's key") != NULL, "%s", err.msg);
 }
 
@@ -234,28 +234,28 @@ Test(secrets, a_row_moved_to_another_tenant_does_not_open)
 	strcpy(t.id, "evil");
 	t.net_id = 9;
 	cr_assert_eq(mvm_store_tenant_create(st, &t, &err), 0, "%s", err.msg);
-	cr_assert_eq(mvmfs_secrets_set(sec, "acme", "TOKEN=acme-only\n", 16,
+	cr_assert_eq(mvm_secrets_set(sec, "acme", "TOKEN=acme-only\n", 16,
 	    &err), 1);
 	cr_assert_gt(mvm_store_meta_get(st, "secrets:acme", b64, sizeof(b64),
 	    &err), 0);
 	cr_assert_eq(mvm_store_meta_set(st, "secrets:evil", b64, &err), 0);
 	cr_assert_eq(mvm_store_meta_set(st, "secrets_version:evil", "1", &err),
 	    0);
-	cr_assert_eq(mvmfs_secrets_get(sec, "evil", &out, &len, &err), -EIO);
+	cr_assert_eq(mvm_secrets_get(sec, "evil", &out, &len, &err), -EIO);
 	cr_assert_null(out);
 }
 
 Test(secrets, refuses_a_readable_or_bad_key_file)
 {
-	mvmfs_secrets_close(sec);
+	mvm_secrets_close(sec);
 	sec = NULL;
 	cr_assert_eq(chmod(keypath, 0644), 0);
-	cr_assert_eq(mvmfs_secrets_open(dir, st, &sec, &err), -EACCES);
+	cr_assert_eq(mvm_secrets_open(dir, st, &sec, &err), -EACCES);
 	cr_assert_null(sec);
 	cr_assert_eq(chmod(keypath, 0600), 0);
 	cr_assert_eq(truncate(keypath, 31), 0);
-	cr_assert_eq(mvmfs_secrets_open(dir, st, &sec, &err), -EIO);
-	cr_assert_eq(mvmfs_secrets_open("/nonexistent/dir", st, &sec, &err),
+	cr_assert_eq(mvm_secrets_open(dir, st, &sec, &err), -EIO);
+	cr_assert_eq(mvm_secrets_open("/nonexistent/dir", st, &sec, &err),
 	    -ENOENT);
 }
 
@@ -263,9 +263,9 @@ Test(secrets, too_big)
 {
 	char *big = calloc(1, (1 << 20) + 1);
 
-	cr_assert_eq(mvmfs_secrets_set(sec, "acme", big, (1 << 20) + 1, &err),
+	cr_assert_eq(mvm_secrets_set(sec, "acme", big, (1 << 20) + 1, &err),
 	    -EFBIG);
-	cr_assert_eq(mvmfs_secrets_set(sec, "acme", big, 1 << 20, &err), 1,
+	cr_assert_eq(mvm_secrets_set(sec, "acme", big, 1 << 20, &err), 1,
 	    "%s", err.msg);
 	free(big);
 }
@@ -277,9 +277,9 @@ setter(void *arg)
 	int i;
 
 	for (i = 0; i < 10; i++) {
-		if (mvmfs_secrets_set(sec, "acme", arg, strlen(arg), &e) < 1)
+		if (mvm_secrets_set(sec, "acme", arg, strlen(arg), &e) < 1)
 			return arg;
-		if (mvmfs_secrets_rotate(sec, "acme", &e) < 1)
+		if (mvm_secrets_rotate(sec, "acme", &e) < 1)
 			return arg;
 	}
 	return NULL;
@@ -300,8 +300,8 @@ Test(secrets, concurrent_versions_are_distinct)
 		pthread_join(th[i], &res);
 		cr_assert_null(res);
 	}
-	cr_assert_eq(mvmfs_secrets_version(sec, "acme", &err), 80);
-	cr_assert_eq(mvmfs_secrets_get(sec, "acme", &out, &len, &err), 0);
+	cr_assert_eq(mvm_secrets_version(sec, "acme", &err), 80);
+	cr_assert_eq(mvm_secrets_get(sec, "acme", &out, &len, &err), 0);
 	cr_assert(len == 4 && strncmp(out, "A=", 2) == 0);
-	mvmfs_secrets_free_text(out, len);
+	mvm_secrets_free_text(out, len);
 }

@@ -5,7 +5,7 @@
  * guest. The host reaches it through the VMM's hybrid vsock unix socket
  * (Firecracker's, or mvm-qemu's, which carries the port over virtio-serial):
  * connect, send "CONNECT <port>\n", read "OK <n>\n", then exchange frames
- * (guest/agent/frame.h). Every request is sent as a sync marker followed by
+ * (proto/frame.h). Every request is sent as a sync marker followed by
  * one frame; the agent echoes the marker, then replies. The client skips
  * everything up to the echo and any reply whose id is not its own, so a
  * stream left mid-frame by an earlier connection cannot confuse it. The

@@ -1,6 +1,6 @@
 /*
  * frame.h: the byte framing of the guest agent protocol, shared by the
- * agent (guest/agent) and the host client (runtime/guest.c).
+ * agent (guest/agent) and the host client (runtime/vmm/guest.c).
  *
  * A frame is a 4-byte big-endian payload length followed by that many bytes
  * of JSON text (one object). The payload is at most MVM_FRAME_MAX bytes, so

@@ -18,16 +18,19 @@
  *
  * Threads: every function may be called from any thread.
  */
-#ifndef MVMFS_SECRETS_H
-#define MVMFS_SECRETS_H
+#ifndef MVM_SECRETS_H
+#define MVM_SECRETS_H
 
 #include <stddef.h>
 
 #include "error.h"
 
+/* The largest secrets text a tenant may store, in bytes. */
+#define MVM_SECRETS_MAX		(1024 * 1024)
+
 struct mvm_event;
 struct mvm_store;
-struct mvmfs_secrets;
+struct mvm_secrets;
 
 /*
  * Load (or create) the node key of `state_dir` and keep `st`, which must
@@ -36,51 +39,51 @@ struct mvmfs_secrets;
  *   -EIO     node.key is not exactly 32 bytes, or sodium_init failed;
  *   -ENOMEM, or the errno of open/read/write/fsync.
  */
-int	mvmfs_secrets_open(const char *state_dir, struct mvm_store *st,
-	    struct mvmfs_secrets **out, struct mvm_error *e);
+int	mvm_secrets_open(const char *state_dir, struct mvm_store *st,
+	    struct mvm_secrets **out, struct mvm_error *e);
 
 /* Zero and free the key and the handle. `s` may be NULL. */
-void	mvmfs_secrets_close(struct mvmfs_secrets *s);
+void	mvm_secrets_close(struct mvm_secrets *s);
 
 /*
  * Call fn(arg, ev) after each event this handle writes to the store (from
  * the writing thread, no lock held), as the engine's on_event does.
  */
-void	mvmfs_secrets_on_event(struct mvmfs_secrets *s,
+void	mvm_secrets_on_event(struct mvm_secrets *s,
 	    void (*fn)(void *arg, const struct mvm_event *ev), void *arg);
 
 /*
  * Seal `len` bytes of `text` as the next version of `tenant`'s secrets, in
- * one store transaction with its event. `text` is not judged here (doc.h
+ * one store transaction with its event. `text` is not judged here (mvmfs/doc.h
  * does that). Returns the new version (>= 1), or -EFBIG when len exceeds
- * MVMFS_DOC_SECRETS_MAX, or a store error.
+ * MVM_SECRETS_MAX, or a store error.
  */
-int	mvmfs_secrets_set(struct mvmfs_secrets *s, const char *tenant,
+int	mvm_secrets_set(struct mvm_secrets *s, const char *tenant,
 	    const char *text, size_t len, struct mvm_error *e);
 
 /*
  * The current secrets text of `tenant`: *text (NUL-terminated, *len bytes
- * before the NUL) to be released with mvmfs_secrets_free_text. A tenant
+ * before the NUL) to be released with mvm_secrets_free_text. A tenant
  * without secrets has the empty text. Returns 0, or -EIO when the stored
  * value does not decode or does not open with this node's key (the sentence
  * says which), or a store error.
  */
-int	mvmfs_secrets_get(struct mvmfs_secrets *s, const char *tenant,
+int	mvm_secrets_get(struct mvm_secrets *s, const char *tenant,
 	    char **text, size_t *len, struct mvm_error *e);
 
-/* Zero and free a text from mvmfs_secrets_get. `text` may be NULL. */
-void	mvmfs_secrets_free_text(char *text, size_t len);
+/* Zero and free a text from mvm_secrets_get. `text` may be NULL. */
+void	mvm_secrets_free_text(char *text, size_t len);
 
 /*
  * Seal the same text again under a fresh nonce as a new version (with its
  * event). Returns the new version, -ENOENT when the tenant has no secrets,
  * or the errors of get and set.
  */
-int	mvmfs_secrets_rotate(struct mvmfs_secrets *s, const char *tenant,
+int	mvm_secrets_rotate(struct mvm_secrets *s, const char *tenant,
 	    struct mvm_error *e);
 
 /* The version of `tenant`'s secrets, 0 when it has none; or a store error. */
-int	mvmfs_secrets_version(struct mvmfs_secrets *s, const char *tenant,
+int	mvm_secrets_version(struct mvm_secrets *s, const char *tenant,
 	    struct mvm_error *e);
 
 /*
@@ -88,7 +91,7 @@ int	mvmfs_secrets_version(struct mvmfs_secrets *s, const char *tenant,
  * value is overwritten with the empty string and its version with 0.
  * Returns 0 or a store error.
  */
-int	mvmfs_secrets_delete(struct mvmfs_secrets *s, const char *tenant,
+int	mvm_secrets_delete(struct mvm_secrets *s, const char *tenant,
 	    struct mvm_error *e);
 
 #endif

@@ -16,7 +16,7 @@
 #include <cjson/cJSON.h>
 #include <sodium.h>
 
-#include "../guest/agent/frame.h"
+#include "frame.h"
 
 static atomic_uint_fast64_t next_id = 1;
 

@@ -16,7 +16,6 @@
 
 #include <sodium.h>
 
-#include "doc.h"
 #include "secrets.h"
 #include "store.h"
 
@@ -27,11 +26,11 @@
 #define NONCE_BYTES	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define TAG_BYTES	crypto_aead_xchacha20poly1305_ietf_ABYTES
 /* The longest stored value: base64 of nonce, tag and the largest text. */
-#define SEALED_MAX	(NONCE_BYTES + TAG_BYTES + MVMFS_DOC_SECRETS_MAX)
+#define SEALED_MAX	(NONCE_BYTES + TAG_BYTES + MVM_SECRETS_MAX)
 #define B64_MAX		sodium_base64_ENCODED_LEN(SEALED_MAX, \
 			    sodium_base64_VARIANT_ORIGINAL)
 
-struct mvmfs_secrets {
+struct mvm_secrets {
 	struct mvm_store *st;
 	unsigned char	*key;		/* sodium_malloc'd, read-only */
 	pthread_mutex_t	 lock;		/* one new version at a time */
@@ -112,10 +111,10 @@ load_key(const char *state_dir, unsigned char *key, struct mvm_error *e)
 }
 
 int
-mvmfs_secrets_open(const char *state_dir, struct mvm_store *st,
-    struct mvmfs_secrets **out, struct mvm_error *e)
+mvm_secrets_open(const char *state_dir, struct mvm_store *st,
+    struct mvm_secrets **out, struct mvm_error *e)
 {
-	struct mvmfs_secrets *s;
+	struct mvm_secrets *s;
 	int rc;
 
 	*out = NULL;
@@ -136,12 +135,12 @@ mvmfs_secrets_open(const char *state_dir, struct mvm_store *st,
 	*out = s;
 	return 0;
 fail:
-	mvmfs_secrets_close(s);
+	mvm_secrets_close(s);
 	return rc;
 }
 
 void
-mvmfs_secrets_close(struct mvmfs_secrets *s)
+mvm_secrets_close(struct mvm_secrets *s)
 {
 	if (s == NULL)
 		return;
@@ -151,7 +150,7 @@ mvmfs_secrets_close(struct mvmfs_secrets *s)
 }
 
 void
-mvmfs_secrets_on_event(struct mvmfs_secrets *s,
+mvm_secrets_on_event(struct mvm_secrets *s,
     void (*fn)(void *arg, const struct mvm_event *ev), void *arg)
 {
 	s->on_event = fn;
@@ -168,7 +167,7 @@ meta_keys(const char *tenant, char value[META_KEY_MAX],
 
 /* The stored version, 0 when none. Called with s->lock held. */
 static int
-get_version(struct mvmfs_secrets *s, const char *vkey, struct mvm_error *e)
+get_version(struct mvm_secrets *s, const char *vkey, struct mvm_error *e)
 {
 	char buf[32], *end;
 	long v;
@@ -188,7 +187,7 @@ get_version(struct mvmfs_secrets *s, const char *vkey, struct mvm_error *e)
 
 /* Store a sealed text and its new version with the event. Lock held. */
 static int
-store_version(struct mvmfs_secrets *s, const char *tenant, const char *b64,
+store_version(struct mvm_secrets *s, const char *tenant, const char *b64,
     struct mvm_error *e)
 {
 	char vkey[META_KEY_MAX], skey[META_KEY_MAX], num[32];
@@ -225,7 +224,7 @@ fail:
 
 /* Seal `text` under a fresh nonce and store it as the next version. */
 static int
-seal_locked(struct mvmfs_secrets *s, const char *tenant, const char *text,
+seal_locked(struct mvm_secrets *s, const char *tenant, const char *text,
     size_t len, struct mvm_error *e)
 {
 	size_t slen = NONCE_BYTES + TAG_BYTES + len;
@@ -258,14 +257,14 @@ out:
 }
 
 int
-mvmfs_secrets_set(struct mvmfs_secrets *s, const char *tenant,
+mvm_secrets_set(struct mvm_secrets *s, const char *tenant,
     const char *text, size_t len, struct mvm_error *e)
 {
 	int rc;
 
-	if (len > MVMFS_DOC_SECRETS_MAX)
+	if (len > MVM_SECRETS_MAX)
 		return mvm_error_set(e, EFBIG, "secrets of %zu bytes; at most "
-		    "%d are allowed", len, MVMFS_DOC_SECRETS_MAX);
+		    "%d are allowed", len, MVM_SECRETS_MAX);
 	pthread_mutex_lock(&s->lock);
 	rc = seal_locked(s, tenant, text, len, e);
 	pthread_mutex_unlock(&s->lock);
@@ -273,7 +272,7 @@ mvmfs_secrets_set(struct mvmfs_secrets *s, const char *tenant,
 }
 
 int
-mvmfs_secrets_get(struct mvmfs_secrets *s, const char *tenant,
+mvm_secrets_get(struct mvm_secrets *s, const char *tenant,
     char **text, size_t *len, struct mvm_error *e)
 {
 	char vkey[META_KEY_MAX], skey[META_KEY_MAX];
@@ -344,7 +343,7 @@ out:
 }
 
 void
-mvmfs_secrets_free_text(char *text, size_t len)
+mvm_secrets_free_text(char *text, size_t len)
 {
 	if (text == NULL)
 		return;
@@ -353,7 +352,7 @@ mvmfs_secrets_free_text(char *text, size_t len)
 }
 
 int
-mvmfs_secrets_rotate(struct mvmfs_secrets *s, const char *tenant,
+mvm_secrets_rotate(struct mvm_secrets *s, const char *tenant,
     struct mvm_error *e)
 {
 	char vkey[META_KEY_MAX], skey[META_KEY_MAX], *text = NULL;
@@ -370,17 +369,17 @@ mvmfs_secrets_rotate(struct mvmfs_secrets *s, const char *tenant,
 		    "to rotate", tenant);
 		goto out;
 	}
-	if ((rc = mvmfs_secrets_get(s, tenant, &text, &len, e)) < 0)
+	if ((rc = mvm_secrets_get(s, tenant, &text, &len, e)) < 0)
 		goto out;
 	rc = seal_locked(s, tenant, text, len, e);
 out:
 	pthread_mutex_unlock(&s->lock);
-	mvmfs_secrets_free_text(text, len);
+	mvm_secrets_free_text(text, len);
 	return rc;
 }
 
 int
-mvmfs_secrets_version(struct mvmfs_secrets *s, const char *tenant,
+mvm_secrets_version(struct mvm_secrets *s, const char *tenant,
     struct mvm_error *e)
 {
 	char vkey[META_KEY_MAX], skey[META_KEY_MAX];
@@ -394,7 +393,7 @@ mvmfs_secrets_version(struct mvmfs_secrets *s, const char *tenant,
 }
 
 int
-mvmfs_secrets_delete(struct mvmfs_secrets *s, const char *tenant,
+mvm_secrets_delete(struct mvm_secrets *s, const char *tenant,
     struct mvm_error *e)
 {
 	char vkey[META_KEY_MAX], skey[META_KEY_MAX];
