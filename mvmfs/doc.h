@@ -1,6 +1,6 @@
 /*
- * doc.h: the write buffer of one open document file (section 3 of
- * DESIGN.md): a tenant's or a pool's `config`, a tenant's `secrets` and the
+ * doc.h: the write buffer of one open document file (docs/design.md,
+ * section 3.3): a tenant's or a pool's `config`, a tenant's `secrets` and the
  * node's `desired`.
  *
  * Writes are buffered per open file and the document is applied whole, at

@@ -1,7 +1,7 @@
 /*
  * fsm.h: which state changes an instance may make, and when.
  *
- * The allowed transitions, as in DESIGN.md section 4:
+ * The allowed transitions, as in docs/design.md section 4.2:
  *
  *	created, stopped         -> running    starting (cold boot)
  *	running                  -> warm       pausing
