@@ -62,6 +62,13 @@ need_arg() {
 	OPTARG=$2
 }
 
+# take_arg WORD: WORD is the command's one positional argument (into arg,
+# which the command sets to '' first); a second one is a usage error.
+take_arg() {
+	[ -z "$arg" ] || usage "unexpected argument \"$1\""
+	arg=$1
+}
+
 # add_key KEY VALUE: one line of the config text being built.
 add_key() {
 	KEYS="$KEYS${KEYS:+
@@ -74,7 +81,8 @@ sorted_keys() {
 	    sort -t= -k1,1
 }
 
-# one_object_args N ARGS...: parse "<path> [--json]" into split_path and json.
+# one_object_args N ARGS...: parse "<path> [--json]" into split_path N and
+# json; with N 0, "[--json]" alone.
 # shellcheck disable=SC2034 # json is for the callers.
 one_object_args() {
 	n=$1
@@ -85,11 +93,11 @@ one_object_args() {
 		--json) json=1 ;;
 		-*) usage "unknown option $1" ;;
 		*)
-			[ -z "$arg" ] || usage "unexpected argument \"$1\""
-			arg=$1
+			[ "$n" -gt 0 ] || usage "unexpected argument \"$1\""
+			take_arg "$1"
 			;;
 		esac
 		shift
 	done
-	split_path "$n" "$arg"
+	[ "$n" = 0 ] || split_path "$n" "$arg"
 }

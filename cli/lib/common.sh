@@ -152,6 +152,46 @@ do_write() {
 	esac
 }
 
+# create_object DIR: mkdir DIR, then, when KEYS holds any, write them to
+# DIR/config in one write. When the config is refused, leave no half-made
+# object behind (rmdir DIR): the user fixes a flag and runs the same
+# command again. Dies on failure.
+create_object() {
+	do_mkdir "$1"
+	[ -n "$KEYS" ] || return 0
+	if ! do_write "$1/config" "$(sorted_keys)" document; then
+		msg=$FAIL
+		do_rmdir "$1" || true
+		die "$msg"
+	fi
+}
+
+# list_objects DIR CMD...: the objects in DIR, a name a line, or with
+# json=1 one JSON array of what CMD... NAME prints for each (with -n, the ls
+# line, and the cat lines of the JSON). The whole array is built first, so
+# a failure prints no half of it.
+# shellcheck disable=SC2154 # one_object_args (args.sh) sets json.
+list_objects() {
+	lo_dir=$1
+	shift
+	if [ "$DRY" = 1 ]; then
+		ls_dir "$lo_dir"
+		[ "$json" = 0 ] || rd_glob "$lo_dir" '*/config' '*/status.json'
+		return 0
+	fi
+	names=$(ls_dir "$lo_dir") || exit 1
+	if [ "$json" = 0 ]; then
+		[ -z "$names" ] || printf '%s\n' "$names"
+		return 0
+	fi
+	out='' sep=''
+	for name in $names; do
+		out=$out$sep$("$@" "$name") || exit 1
+		sep=,
+	done
+	printf '[%s]\n' "$out"
+}
+
 # kv_json: key=value lines on stdin as one JSON object; integers and
 # true/false stay bare, everything else is a string.
 kv_json() {

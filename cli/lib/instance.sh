@@ -11,10 +11,7 @@ cmd_instance_create() {
 			shift
 			;;
 		-*) usage "unknown option $1" ;;
-		*)
-			[ -z "$arg" ] || usage "unexpected argument \"$1\""
-			arg=$1
-			;;
+		*) take_arg "$1" ;;
 		esac
 		shift
 	done
@@ -59,10 +56,7 @@ cmd_instance_list() {
 			shift
 			;;
 		-*) usage "unknown option $1" ;;
-		*)
-			[ -z "$arg" ] || usage "unexpected argument \"$1\""
-			arg=$1
-			;;
+		*) take_arg "$1" ;;
 		esac
 		shift
 	done
@@ -121,10 +115,7 @@ transition() {
 		--force) force=1 ;;
 		--no-wait) mode=nonblock ;;
 		-*) usage "unknown option $1" ;;
-		*)
-			[ -z "$arg" ] || usage "unexpected argument \"$1\""
-			arg=$1
-			;;
+		*) take_arg "$1" ;;
 		esac
 		shift
 	done
@@ -155,10 +146,7 @@ cmd_instance_logs() {
 		case $1 in
 		--follow) follow=1 ;;
 		-*) usage "unknown option $1" ;;
-		*)
-			[ -z "$arg" ] || usage "unexpected argument \"$1\""
-			arg=$1
-			;;
+		*) take_arg "$1" ;;
 		esac
 		shift
 	done

@@ -1,18 +1,11 @@
 # shellcheck shell=sh
 # The node commands and events. Part of the mvm CLI, sourced by cli/mvm.
 
+# shellcheck disable=SC2154 # one_object_args (args.sh) sets json.
 node_view() {
 	view=$1
 	shift
-	json=0
-	while [ $# -gt 0 ]; do
-		case $1 in
-		--json) json=1 ;;
-		-*) usage "unknown option $1" ;;
-		*) usage "unexpected argument \"$1\"" ;;
-		esac
-		shift
-	done
+	one_object_args 0 "$@"
 	if [ "$json" = 1 ]; then rd "$ROOT/node/$view.json"; else rd "$ROOT/node/$view"; fi
 }
 
@@ -31,10 +24,7 @@ cmd_events_() {
 			;;
 		--follow) follow=1 ;;
 		-*) usage "unknown option $1" ;;
-		*)
-			[ -z "$arg" ] || usage "unexpected argument \"$1\""
-			arg=$1
-			;;
+		*) take_arg "$1" ;;
 		esac
 		shift
 	done

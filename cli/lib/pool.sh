@@ -15,7 +15,7 @@ cmd_pool_create() {
 				    "$PROG" "$1" >&2
 			fi
 			add_key image "$OPTARG"
-			shift 2
+			shift
 			;;
 		--cpus | --mem | --data-disk)
 			need_arg "$@"
@@ -25,24 +25,15 @@ cmd_pool_create() {
 			--mem) add_key mem_mib "$OPTARG" ;;
 			--data-disk) add_key data_disk_mib "$OPTARG" ;;
 			esac
-			shift 2
-			;;
-		-*) usage "unknown option $1" ;;
-		*)
-			[ -z "$arg" ] || usage "unexpected argument \"$1\""
-			arg=$1
 			shift
 			;;
+		-*) usage "unknown option $1" ;;
+		*) take_arg "$1" ;;
 		esac
+		shift
 	done
 	split_path 2 "$arg"
-	do_mkdir "$PD"
-	[ -n "$KEYS" ] || return 0
-	if ! do_write "$PD/config" "$(sorted_keys)" document; then
-		msg=$FAIL
-		do_rmdir "$PD" || true
-		die "$msg"
-	fi
+	create_object "$PD"
 }
 
 # pool_json T P: {"tenant":T,"id":P,"config":{...},"status":{...}}
@@ -54,27 +45,12 @@ pool_json() {
 	    "$(printf '%s\n' "$c" | kv_json)" "$s"
 }
 
-# shellcheck disable=SC2154 # one_object_args (args.sh) sets json.
 cmd_pool_list() {
 	one_object_args 1 "$@"
-	if [ "$DRY" = 1 ]; then
-		ls_dir "$TD/pools"
-		[ "$json" = 0 ] || rd_glob "$TD/pools" '*/config' '*/status.json'
-		return 0
-	fi
-	names=$(ls_dir "$TD/pools") || exit 1
-	if [ "$json" = 0 ]; then
-		[ -z "$names" ] || printf '%s\n' "$names"
-		return 0
-	fi
-	out='' sep=''
-	for p in $names; do
-		out=$out$sep$(pool_json "$T" "$p") || exit 1
-		sep=,
-	done
-	printf '[%s]\n' "$out"
+	list_objects "$TD/pools" pool_json "$T"
 }
 
+# shellcheck disable=SC2154 # one_object_args (args.sh) sets json.
 cmd_pool_info() {
 	one_object_args 2 "$@"
 	if [ "$json" = 0 ]; then
@@ -97,25 +73,19 @@ cmd_pool_scale() {
 			need_arg "$@"
 			number "$1" "$OPTARG"
 			add_key "${1#--}" "$OPTARG"
-			shift 2
-			;;
-		--wait)
-			wait=1
 			shift
 			;;
+		--wait) wait=1 ;;
 		--timeout)
 			need_arg "$@"
 			number "$1" "$OPTARG"
 			timeout=$OPTARG
-			shift 2
-			;;
-		-*) usage "unknown option $1" ;;
-		*)
-			[ -z "$arg" ] || usage "unexpected argument \"$1\""
-			arg=$1
 			shift
 			;;
+		-*) usage "unknown option $1" ;;
+		*) take_arg "$1" ;;
 		esac
+		shift
 	done
 	split_path 2 "$arg"
 	[ -n "$KEYS" ] || usage "give at least one of --running, --warm and --sleeping"
@@ -149,10 +119,7 @@ cmd_pool_destroy() {
 		case $1 in
 		--force) force=1 ;;
 		-*) usage "unknown option $1" ;;
-		*)
-			[ -z "$arg" ] || usage "unexpected argument \"$1\""
-			arg=$1
-			;;
+		*) take_arg "$1" ;;
 		esac
 		shift
 	done

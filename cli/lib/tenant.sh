@@ -1,8 +1,9 @@
 # shellcheck shell=sh
 # The tenant commands. Part of the mvm CLI, sourced by cli/mvm.
 
+# shellcheck disable=SC2034 # add_key and create_object read KEYS.
 cmd_tenant_create() {
-	id='' KEYS=''
+	arg='' KEYS=''
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--net-id | --max-vcpus | --max-mem | --max-running | --max-warm | \
@@ -15,60 +16,25 @@ cmd_tenant_create() {
 			*) key=$(printf '%s' "${1#--}" | tr - _) ;;
 			esac
 			add_key "$key" "$OPTARG"
-			shift 2
+			shift
 			;;
 		--subnet)
 			need_arg "$@"
 			add_key subnet "$OPTARG"
-			shift 2
-			;;
-		-*) usage "unknown option $1" ;;
-		*)
-			[ -z "$id" ] || usage "unexpected argument \"$1\""
-			id=$1
 			shift
 			;;
-		esac
-	done
-	split_path 1 "$id"
-	do_mkdir "$TD"
-	[ -n "$KEYS" ] || return 0
-	if ! do_write "$TD/config" "$(sorted_keys)" document; then
-		# Leave no half-made tenant behind: the user fixes a flag and
-		# runs the same command again.
-		msg=$FAIL
-		do_rmdir "$TD" || true
-		die "$msg"
-	fi
-}
-
-cmd_tenant_list() {
-	json=0
-	while [ $# -gt 0 ]; do
-		case $1 in
-		--json) json=1 ;;
 		-*) usage "unknown option $1" ;;
-		*) usage "unexpected argument \"$1\"" ;;
+		*) take_arg "$1" ;;
 		esac
 		shift
 	done
-	if [ "$DRY" = 1 ]; then
-		ls_dir "$ROOT/tenants"
-		[ "$json" = 0 ] || rd_glob "$ROOT/tenants" '*/config' '*/status.json'
-		return 0
-	fi
-	names=$(ls_dir "$ROOT/tenants") || exit 1
-	if [ "$json" = 0 ]; then
-		[ -z "$names" ] || printf '%s\n' "$names"
-		return 0
-	fi
-	# The whole array first, so a failure prints no half of it.
-	out='' sep=''
-	for t in $names; do
-		out=$out$sep$(tenant_json "$t") || exit 1
-		sep=,
-	done
-	printf '[%s]\n' "$out"
+	split_path 1 "$arg"
+	create_object "$TD"
+}
+
+cmd_tenant_list() {
+	one_object_args 0 "$@"
+	list_objects "$ROOT/tenants" tenant_json
 }
 
 # tenant_json T: {"id":T,"config":{...},"status":{...}}
@@ -79,6 +45,7 @@ tenant_json() {
 	    "$(printf '%s\n' "$c" | kv_json)" "$s"
 }
 
+# shellcheck disable=SC2154 # one_object_args (args.sh) sets json.
 cmd_tenant_info() {
 	one_object_args 1 "$@"
 	if [ "$json" = 0 ]; then
@@ -98,10 +65,7 @@ cmd_tenant_destroy() {
 		case $1 in
 		--force) force=1 ;;
 		-*) usage "unknown option $1" ;;
-		*)
-			[ -z "$arg" ] || usage "unexpected argument \"$1\""
-			arg=$1
-			;;
+		*) take_arg "$1" ;;
 		esac
 		shift
 	done
@@ -124,10 +88,7 @@ cmd_tenant_secrets_set() {
 			shift
 			;;
 		-*) usage "unknown option $1" ;;
-		*)
-			[ -z "$arg" ] || usage "unexpected argument \"$1\""
-			arg=$1
-			;;
+		*) take_arg "$1" ;;
 		esac
 		shift
 	done
