@@ -63,10 +63,28 @@ need_arg() {
 }
 
 # take_arg WORD: WORD is the command's one positional argument (into arg,
-# which the command sets to '' first); a second one is a usage error.
+# which the command sets to '' first). A word that starts with '-' is an
+# option the command does not know, and a second positional argument is one
+# too many: both are usage errors.
 take_arg() {
+	case $1 in -*) usage "unknown option $1" ;; esac
 	[ -z "$arg" ] || usage "unexpected argument \"$1\""
 	arg=$1
+}
+
+# flag_args FLAG ARGS...: a command that takes one positional argument (in
+# arg) and one option --FLAG, whose presence sets FLAG to 1 (else 0).
+# shellcheck disable=SC2034 # FLAG is for the callers.
+flag_args() {
+	FLAG=0 arg="" flag=$1
+	shift
+	while [ $# -gt 0 ]; do
+		case $1 in
+		"--$flag") FLAG=1 ;;
+		*) take_arg "$1" ;;
+		esac
+		shift
+	done
 }
 
 # add_key KEY VALUE: one line of the config text being built.

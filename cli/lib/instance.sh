@@ -10,7 +10,6 @@ cmd_instance_create() {
 			name=$OPTARG
 			shift
 			;;
-		-*) usage "unknown option $1" ;;
 		*) take_arg "$1" ;;
 		esac
 		shift
@@ -55,7 +54,6 @@ cmd_instance_list() {
 			p=$OPTARG
 			shift
 			;;
-		-*) usage "unknown option $1" ;;
 		*) take_arg "$1" ;;
 		esac
 		shift
@@ -114,7 +112,6 @@ transition() {
 		case $1 in
 		--force) force=1 ;;
 		--no-wait) mode=nonblock ;;
-		-*) usage "unknown option $1" ;;
 		*) take_arg "$1" ;;
 		esac
 		shift
@@ -141,17 +138,9 @@ cmd_instance_stats() {
 }
 
 cmd_instance_logs() {
-	follow=0 arg=''
-	while [ $# -gt 0 ]; do
-		case $1 in
-		--follow) follow=1 ;;
-		-*) usage "unknown option $1" ;;
-		*) take_arg "$1" ;;
-		esac
-		shift
-	done
+	flag_args follow "$@"
 	split_path 3 "$arg"
-	if [ "$follow" = 0 ]; then
+	if [ "$FLAG" = 0 ]; then
 		rd "$ID/log"
 		return 0
 	fi

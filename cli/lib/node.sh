@@ -23,7 +23,6 @@ cmd_events_() {
 			shift
 			;;
 		--follow) follow=1 ;;
-		-*) usage "unknown option $1" ;;
 		*) take_arg "$1" ;;
 		esac
 		shift

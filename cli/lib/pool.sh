@@ -27,7 +27,6 @@ cmd_pool_create() {
 			esac
 			shift
 			;;
-		-*) usage "unknown option $1" ;;
 		*) take_arg "$1" ;;
 		esac
 		shift
@@ -82,7 +81,6 @@ cmd_pool_scale() {
 			timeout=$OPTARG
 			shift
 			;;
-		-*) usage "unknown option $1" ;;
 		*) take_arg "$1" ;;
 		esac
 		shift
@@ -114,17 +112,9 @@ cmd_pool_retry() {
 }
 
 cmd_pool_destroy() {
-	force=0 arg=''
-	while [ $# -gt 0 ]; do
-		case $1 in
-		--force) force=1 ;;
-		-*) usage "unknown option $1" ;;
-		*) take_arg "$1" ;;
-		esac
-		shift
-	done
+	flag_args force "$@"
 	split_path 2 "$arg"
-	if [ "$force" = 1 ]; then
+	if [ "$FLAG" = 1 ]; then
 		do_write "$PD/desired" 'running=0 warm=0 sleeping=0' || die "$FAIL"
 		destroy_below "$PD/instances" '*'
 	fi

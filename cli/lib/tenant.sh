@@ -23,7 +23,6 @@ cmd_tenant_create() {
 			add_key subnet "$OPTARG"
 			shift
 			;;
-		-*) usage "unknown option $1" ;;
 		*) take_arg "$1" ;;
 		esac
 		shift
@@ -60,17 +59,9 @@ cmd_tenant_info() {
 }
 
 cmd_tenant_destroy() {
-	force=0 arg=''
-	while [ $# -gt 0 ]; do
-		case $1 in
-		--force) force=1 ;;
-		-*) usage "unknown option $1" ;;
-		*) take_arg "$1" ;;
-		esac
-		shift
-	done
+	flag_args force "$@"
 	split_path 1 "$arg"
-	if [ "$force" = 1 ]; then
+	if [ "$FLAG" = 1 ]; then
 		scale_to_zero "$TD/pools" '*'
 		destroy_below "$TD/pools" '*/instances/*'
 		destroy_below "$TD/pools" '*'
@@ -87,7 +78,6 @@ cmd_tenant_secrets_set() {
 			file=$OPTARG
 			shift
 			;;
-		-*) usage "unknown option $1" ;;
 		*) take_arg "$1" ;;
 		esac
 		shift
