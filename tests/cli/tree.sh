@@ -159,6 +159,9 @@ ok events
 
 # --follow: the last N, then each new event once, as it happens.
 # In its own session, so that killing its process group ends the reader too.
+# The file exists before the reader starts, so wait_lines never reads a
+# missing file as zero lines and lets the next event race the reader's start.
+: >"$tmp/follow"
 setsid sh "$MVM" events acme/web --follow --last 1 >"$tmp/follow" 2>&1 &
 follower=$!
 # wait_lines N: until $tmp/follow has N lines (at most 30 s).
