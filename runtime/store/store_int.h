@@ -195,9 +195,12 @@ int	store_write_begin(struct mvm_store *st, struct mvm_error *e);
  */
 int	store_write_end(struct mvm_store *st, int rc, struct mvm_error *e);
 
-/* store_row.c: parameters and rows. Each returns 0 or a negative errno. */
+/* store_row.c: parameters and rows. */
 
-/* Bind a string (SQLITE_STATIC: it must outlive the step), or NULL. */
+/*
+ * Bind a string (SQLITE_STATIC: it must outlive the step) or NULL, or an
+ * integer, to parameter `i`. 0 or a negative errno.
+ */
 int	store_bind_str(struct mvm_store *st, sqlite3_stmt *s, int i,
 	    const char *v, struct mvm_error *e);
 int	store_bind_i64(struct mvm_store *st, sqlite3_stmt *s, int i, int64_t v,
@@ -205,7 +208,7 @@ int	store_bind_i64(struct mvm_store *st, sqlite3_stmt *s, int i, int64_t v,
 
 /*
  * Bind the fields of `row` described by `cols` to parameters 1, 2, ...
- * -EINVAL when a text field has no NUL or an enum is out of range.
+ * 0, or -EINVAL when a text field has no NUL or an enum is out of range.
  */
 int	store_bind_row(struct mvm_store *st, sqlite3_stmt *s,
 	    const struct column *cols, size_t ncols, const void *row,
