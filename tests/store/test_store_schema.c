@@ -1,0 +1,170 @@
+/*
+ * test_store_schema.c: opening the store (a new file, a missing directory,
+ * files that are not an mvm store), reopening it, and the migration from
+ * schema 1. The raw SQL here forges old, newer or foreign databases.
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store.h"
+#include "storefix.h"
+
+static struct mvm_store *st;
+static struct mvm_error err;
+
+static void
+setup(void)
+{
+	storefix_setup(&st);
+}
+
+TestSuite(store, .init = setup, .fini = storefix_teardown);
+
+/* Open and schema. */
+
+Test(store, open_creates_private_file_at_current_schema)
+{
+	struct stat sb;
+
+	cr_assert_eq(stat(storefix_path, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0600);
+	cr_assert_eq(mvm_store_schema_version(st), MVM_STORE_SCHEMA_VERSION);
+}
+
+Test(store, open_in_missing_directory_is_enoent)
+{
+	struct mvm_store *other = NULL;
+	char p[192];
+
+	snprintf(p, sizeof(p), "%s/no/such/dir/state.db", storefix_dir);
+	cr_assert_eq(mvm_store_open(p, &other, &err), -ENOENT);
+	cr_assert_null(other);
+	cr_assert_eq(err.code, ENOENT);
+	cr_assert_not_null(strstr(err.msg, p), "%s", err.msg);
+}
+
+Test(store, open_file_that_is_not_a_database_fails_clearly)
+{
+	struct mvm_store *other = NULL;
+	char p[192];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/junk.db", storefix_dir);
+	cr_assert_not_null(f = fopen(p, "w"));
+	for (int i = 0; i < 200; i++)
+		fputs("this is not an SQLite database at all\n", f);
+	fclose(f);
+	cr_assert_eq(mvm_store_open(p, &other, &err), -EIO);
+	cr_assert_null(other);
+	cr_assert_not_null(strstr(err.msg, "not an SQLite database"), "%s",
+	    err.msg);
+}
+
+Test(store, open_newer_schema_is_eproto)
+{
+	struct mvm_store *other = NULL;
+
+	mvm_store_close(st);
+	st = NULL;
+	storefix_raw_sql(storefix_path, "PRAGMA user_version = 99");
+	cr_assert_eq(mvm_store_open(storefix_path, &other, &err), -EPROTO);
+	cr_assert_null(other);
+	cr_assert_not_null(strstr(err.msg, "schema version 99"), "%s",
+	    err.msg);
+}
+
+Test(store, open_foreign_sqlite_database_is_eproto)
+{
+	struct mvm_store *other = NULL;
+	char p[192];
+
+	snprintf(p, sizeof(p), "%s/other.db", storefix_dir);
+	storefix_raw_sql(p, "CREATE TABLE tenants (x); "
+	    "INSERT INTO tenants VALUES (1)");
+	cr_assert_eq(mvm_store_open(p, &other, &err), -EPROTO);
+	cr_assert_null(other);
+	cr_assert_not_null(strstr(err.msg, "another application"), "%s",
+	    err.msg);
+}
+
+Test(store, reopen_keeps_everything)
+{
+	struct mvm_tenant t = storefix_tenant("acme", 3), got_t;
+	struct mvm_pool p = storefix_pool("acme", "web"), got_p;
+	struct mvm_instance in = storefix_instance("acme", "web", "i1"), got_i;
+	struct mvm_intent it = { .from_state = MVM_STATE_CREATED,
+	    .to_state = MVM_STATE_RUNNING, .op = MVM_OP_STARTING }, got_it;
+	struct mvm_event ev = { .time_ms = 5, .action = "created" };
+	char buf[32];
+
+	cr_assert_eq(mvm_store_tenant_create(st, &t, &err), 0);
+	cr_assert_eq(mvm_store_pool_create(st, &p, &err), 0);
+	cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
+	memcpy(it.tenant, "acme", 5);
+	memcpy(it.pool, "web", 4);
+	memcpy(it.instance, "i1", 3);
+	cr_assert_eq(mvm_store_intent_begin(st, &it, &err), 0);
+	cr_assert_eq(mvm_store_event_add(st, &ev, NULL, &err), 0);
+	cr_assert_eq(mvm_store_meta_set(st, "node_id", "n1", &err), 0);
+	mvm_store_close(st);
+	cr_assert_eq(mvm_store_open(storefix_path, &st, &err), 0, "%s",
+	    err.msg);
+
+	cr_assert_eq(mvm_store_tenant_get(st, "acme", &got_t, &err), 0);
+	storefix_tenant_eq(&got_t, &t);
+	cr_assert_eq(mvm_store_pool_get(st, "acme", "web", &got_p, &err), 0);
+	storefix_pool_eq(&got_p, &p);
+	cr_assert_eq(mvm_store_instance_get(st, "acme", "web", "i1", &got_i,
+	    &err), 0);
+	cr_assert_eq(got_i.ip_offset, 3);
+	cr_assert_eq(mvm_store_intent_get(st, "acme", "web", "i1", &got_it,
+	    &err), 0);
+	cr_assert_eq(got_it.id, it.id);
+	cr_assert_eq(mvm_store_meta_get(st, "node_id", buf, sizeof(buf),
+	    &err), 2);
+	cr_assert_str_eq(buf, "n1");
+	cr_assert_eq(mvm_store_schema_version(st), MVM_STORE_SCHEMA_VERSION);
+}
+
+/*
+ * A schema 1 file (the columns of schema 2 dropped again, as a file of the
+ * first release had them) opens at schema 2 with every row kept and the
+ * new columns at their defaults.
+ */
+Test(store, schema_1_migrates_forward)
+{
+	struct mvm_tenant t = storefix_tenant("acme", 3);
+	struct mvm_pool p = storefix_pool("acme", "web"), got_p;
+	struct mvm_instance in = storefix_instance("acme", "web", "i1"), got_i;
+
+	p.managed = true;
+	in.failures = 2;
+	in.parked = true;
+	cr_assert_eq(mvm_store_tenant_create(st, &t, &err), 0);
+	cr_assert_eq(mvm_store_pool_create(st, &p, &err), 0);
+	cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
+	mvm_store_close(st);
+	st = NULL;
+	storefix_raw_sql(storefix_path, "ALTER TABLE pools DROP COLUMN managed;"
+	    "ALTER TABLE instances DROP COLUMN failures;"
+	    "ALTER TABLE instances DROP COLUMN last_failure_at;"
+	    "ALTER TABLE instances DROP COLUMN parked;"
+	    "ALTER TABLE instances DROP COLUMN parked_from;"
+	    "PRAGMA user_version = 1");
+	cr_assert_eq(mvm_store_open(storefix_path, &st, &err), 0, "%s",
+	    err.msg);
+	cr_assert_eq(mvm_store_schema_version(st), 2);
+	cr_assert_eq(mvm_store_pool_get(st, "acme", "web", &got_p, &err), 0);
+	cr_assert_not(got_p.managed);
+	cr_assert_eq(got_p.vcpus, p.vcpus);
+	cr_assert_eq(mvm_store_instance_get(st, "acme", "web", "i1", &got_i,
+	    &err), 0);
+	cr_assert_eq(got_i.failures, 0);
+	cr_assert_eq(got_i.last_failure_at, 0);
+	cr_assert_not(got_i.parked);
+	cr_assert_eq(got_i.ip_offset, in.ip_offset);
+}
