@@ -255,8 +255,8 @@ int mvm_reconcile_strlist_add(char ***arr, size_t *n, const char *fmt, ...)
 
 /*
  * Read every tenant, pool and instance, and each tenant's usage, into *nd
- * (free it with mvm_reconcile_node_free). Returns 0 or the store's
- * negative errno, said in e.
+ * (free it with mvm_reconcile_node_free). Returns 0, or -ENOMEM or the
+ * store's negative errno, said in e.
  */
 int mvm_reconcile_node_read(struct mvm_store *st, struct node *nd,
     struct mvm_error *e);
