@@ -156,18 +156,14 @@ recover_instance(struct mvm_engine *eng, const struct mvm_instance *rec)
 	return 1;
 }
 
-struct known_arg {
-	struct recover_list	*l;
-	struct mvm_store	*st;
-};
-
+/* Whether a record of the list `arg` (a struct recover_list) claims `pid`. */
 static bool
 pid_known(pid_t pid, void *arg)
 {
-	struct known_arg *k = arg;
+	const struct recover_list *l = arg;
 
-	for (size_t i = 0; i < k->l->ninsts; i++)
-		if (k->l->insts[i].pid == pid)
+	for (size_t i = 0; i < l->ninsts; i++)
+		if (l->insts[i].pid == pid)
 			return true;
 	return false;
 }
@@ -176,7 +172,6 @@ int
 mvm_engine_recover(struct mvm_engine *eng, struct mvm_error *e)
 {
 	struct recover_list l = { 0 };
-	struct known_arg k = { .l = &l, .st = eng->st };
 	char prefix[PATH_MAX_MVM];
 	int rc, changed = 0;
 
@@ -200,7 +195,7 @@ mvm_engine_recover(struct mvm_engine *eng, struct mvm_error *e)
 	if (rc >= 0) {
 		mvm_engine_bufprintf(prefix, sizeof(prefix), "%s/vm/",
 		    eng->run_dir);
-		mvm_vmm_kill_orphans(prefix, pid_known, &k);
+		mvm_vmm_kill_orphans(prefix, pid_known, &l);
 	}
 	free(l.intents);
 	free(l.insts);
