@@ -564,7 +564,10 @@ get_base64(const cJSON *obj, const char *name, uint8_t **buf, size_t *len,
 	n = strlen(s);
 	if ((*buf = malloc(n / 4 * 3 + 1)) == NULL)
 		return mvm_error_set(e, ENOMEM, "out of memory");
-	if (sodium_base642bin(*buf, n / 4 * 3, s, n, NULL, len, NULL,
+	/* libsodium 1.0.18 decodes any byte above 0x7f as a '/'. */
+	if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789+/=") != n ||
+	    sodium_base642bin(*buf, n / 4 * 3, s, n, NULL, len, NULL,
 	    sodium_base64_VARIANT_ORIGINAL) != 0)
 		return mvm_error_set(e, EPROTO, "guest reply field \"%s\" is "
 		    "not base64", name);
