@@ -3,6 +3,11 @@
  * the agent would read it. Every complete frame goes through the agent's
  * request parser and, when it parses, through a reply encoder: an Exec's
  * through the Exec encoder, with its stdin and argv as the output.
+ *
+ * Nothing is kept from one input to the next: the frame reader is made
+ * afresh for each (mvm_frame_reader_reset() keeps the count of 0xFF bytes
+ * just seen, so a reused reader would let the end of one input complete a
+ * sync marker begun by the last), and the Exec outcome is cleared.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,10 +21,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char *
 reply_exec(const struct mvm_agent_req *req)
 {
+	/* Static for its size (two 64 KiB buffers), cleared for each use. */
 	static struct mvm_agent_exec x;
 
-	x.out.len = x.err.len = 0;
-	x.out.truncated = x.err.truncated = false;
+	memset(&x, 0, sizeof(x));
 	if (req->stdin_buf != NULL)
 		mvm_agent_output_add(&x.out, (const uint8_t *)req->stdin_buf,
 		    req->stdin_len);
@@ -34,19 +39,14 @@ reply_exec(const struct mvm_agent_req *req)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct mvm_frame_reader r;
-	static int ready;
+	struct mvm_frame_reader r;
 	struct mvm_agent_req req;
 	struct mvm_error e;
 	size_t used;
 	char *reply;
 
-	if (!ready) {
-		if (mvm_frame_reader_init(&r) != 0)
-			abort();
-		ready = 1;
-	}
-	mvm_frame_reader_reset(&r);
+	if (mvm_frame_reader_init(&r) != 0)
+		abort();
 	while (size > 0) {
 		if (mvm_frame_feed(&r, data, size, &used) == MVM_FRAME_DONE) {
 			if (r.payload[r.len] != '\0' || r.len > MVM_FRAME_MAX)
@@ -66,5 +66,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		data += used;
 		size -= used;
 	}
+	mvm_frame_reader_free(&r);
 	return 0;
 }

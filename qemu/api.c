@@ -289,6 +289,13 @@ route_find(const char *method, const char *url, const char **id)
 	return NULL;
 }
 
+bool
+vmm_api_route(const char *method, const char *url, const char **id)
+{
+	*id = NULL;
+	return route_find(method, url, id) != NULL;
+}
+
 static enum MHD_Result
 send_json(struct MHD_Connection *conn, unsigned code, cJSON *doc)
 {

@@ -39,4 +39,14 @@ bool vmm_api_done(const struct vmm_api *a);
 /* Stop serving and free the handle. NULL is ok. */
 void vmm_api_stop(struct vmm_api *a);
 
+/*
+ * Whether the route table serves `method` `url` (NUL-terminated, as
+ * libmicrohttpd passes them); the API answers any other request with 400
+ * "Invalid request method and/or path". On a match *id is the {id} part of
+ * a path such as /drives/{id}, pointing into `url` (never empty, never
+ * holding a '/'), or NULL for a path without one. Pure: the lookup the
+ * server makes for every request, exposed for tests and fuzzing.
+ */
+bool vmm_api_route(const char *method, const char *url, const char **id);
+
 #endif

@@ -568,20 +568,27 @@ check_net(const struct vmm_config *c, const char *id, const cJSON *n,
 	return 0;
 }
 
-/* Put `item` into `arr` replacing the element whose `key` matches. */
+/*
+ * Put `item` into `arr` replacing, in its place, the element whose `key`
+ * matches, or first when `first`. The element is replaced rather than
+ * deleted and inserted again: some cJSON 1.7.15 builds (Debian's, patched
+ * for CVE-2023-50471) refuse an insert anywhere but at the head, which
+ * dropped a device replaced in the middle and leaked it.
+ */
 static void
 upsert(cJSON *arr, const char *key, cJSON *item, bool first)
 {
 	int slot = find_by(arr, key, vmm_json_str(item, key, ""));
 
-	if (slot >= 0)
-		cJSON_DeleteItemFromArray(arr, slot);
-	if (first)
+	if (first) {
+		if (slot >= 0)
+			cJSON_DeleteItemFromArray(arr, slot);
 		cJSON_InsertItemInArray(arr, 0, item);
-	else if (slot >= 0 && slot < cJSON_GetArraySize(arr))
-		cJSON_InsertItemInArray(arr, slot, item);
-	else
+	} else if (slot >= 0) {
+		cJSON_ReplaceItemInArray(arr, slot, item);
+	} else {
 		cJSON_AddItemToArray(arr, item);
+	}
 }
 
 static void

@@ -167,20 +167,15 @@ mvm_fc_set_slow_timeout_ms(struct mvm_fc *fc, long ms)
 	pthread_mutex_unlock(&fc->lock);
 }
 
-/*
- * Fill `e` from a non-2xx answer: Firecracker's body is {"fault_message":
- * "..."}; anything else is quoted as it came.
- */
-static int
-fc_fault(struct mvm_fc *fc, const char *method, const char *path,
-    long status, struct mvm_error *e)
+int
+mvm_fc_parse_fault(const char *method, const char *path, long status,
+    const char *body, size_t len, struct mvm_error *e)
 {
-	const char *body = fc->resp.data != NULL ? fc->resp.data : "";
 	const cJSON *fault;
 	cJSON *doc;
 	int rc;
 
-	doc = cJSON_ParseWithLength(body, fc->resp.len);
+	doc = cJSON_ParseWithLength(body, len);
 	fault = cJSON_GetObjectItemCaseSensitive(doc, "fault_message");
 	if (cJSON_IsString(fault))
 		rc = mvm_error_set(e, EIO, "%s %s: %ld: %s", method, path,
@@ -284,7 +279,8 @@ fc_call(struct mvm_fc *fc, const char *method, const char *path,
 	}
 	curl_easy_getinfo(fc->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status < 200 || status > 299) {
-		rc = fc_fault(fc, method, path, status, e);
+		rc = mvm_fc_parse_fault(method, path, status,
+		    fc->resp.data != NULL ? fc->resp.data : "", fc->resp.len, e);
 		goto out;
 	}
 	if (out != NULL) {
@@ -636,29 +632,21 @@ mvm_fc_snapshot_load(struct mvm_fc *fc, const struct mvm_fc_snapshot *s,
 	return fc_send(fc, "PUT", "/snapshot/load", o, true, e);
 }
 
-/* GET `path` and parse the answer as JSON into *doc (caller deletes). */
+/*
+ * Parse `len` bytes of `body`, the answer to GET `path`, as a JSON object
+ * into *doc (caller deletes).
+ */
 static int
-fc_get_json(struct mvm_fc *fc, const char *path, long cap_ms, cJSON **doc,
+fc_json_object(const char *path, const char *body, size_t len, cJSON **doc,
     struct mvm_error *e)
 {
-	char *body = NULL;
-	size_t len = 0;
-	int rc;
-
+	if ((*doc = cJSON_ParseWithLength(body, len)) != NULL &&
+	    cJSON_IsObject(*doc))
+		return 0;
+	cJSON_Delete(*doc);
 	*doc = NULL;
-	if ((rc = fc_call(fc, "GET", path, NULL, false, cap_ms, &body, &len,
-	    e)) < 0)
-		goto out;
-	if ((*doc = cJSON_ParseWithLength(body, len)) == NULL ||
-	    !cJSON_IsObject(*doc)) {
-		cJSON_Delete(*doc);
-		*doc = NULL;
-		rc = mvm_error_set(e, EPROTO, "GET %s: the answer is not a "
-		    "JSON object", path);
-	}
-out:
-	free(body);
-	return rc;
+	return mvm_error_set(e, EPROTO, "GET %s: the answer is not a JSON "
+	    "object", path);
 }
 
 /* Copy the string member `key` of `doc` into dst[MVM_FC_INFO_MAX + 1]. */
@@ -677,15 +665,15 @@ info_str(const cJSON *doc, const char *key, char *dst, struct mvm_error *e)
 	return 0;
 }
 
-static int
-fc_get_info(struct mvm_fc *fc, long cap_ms, struct mvm_fc_info *info,
+int
+mvm_fc_parse_info(const char *body, size_t len, struct mvm_fc_info *info,
     struct mvm_error *e)
 {
 	char state[MVM_FC_INFO_MAX + 1];
 	cJSON *doc;
 	int rc;
 
-	if ((rc = fc_get_json(fc, "/", cap_ms, &doc, e)) < 0)
+	if ((rc = fc_json_object("/", body, len, &doc, e)) < 0)
 		return rc;
 	if ((rc = info_str(doc, "id", info->id, e)) < 0 ||
 	    (rc = info_str(doc, "app_name", info->app_name, e)) < 0 ||
@@ -703,6 +691,21 @@ fc_get_info(struct mvm_fc *fc, long cap_ms, struct mvm_fc_info *info,
 		    "\"Not started\", \"Running\" or \"Paused\"", state);
 out:
 	cJSON_Delete(doc);
+	return rc;
+}
+
+static int
+fc_get_info(struct mvm_fc *fc, long cap_ms, struct mvm_fc_info *info,
+    struct mvm_error *e)
+{
+	char *body = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = fc_call(fc, "GET", "/", NULL, false, cap_ms, &body, &len,
+	    e)) == 0)
+		rc = mvm_fc_parse_info(body, len, info, e);
+	free(body);
 	return rc;
 }
 
@@ -763,14 +766,14 @@ get_u32(const cJSON *o, const char *key, uint32_t *out)
 }
 
 int
-mvm_fc_get_vm_config(struct mvm_fc *fc, struct mvm_fc_machine *m,
+mvm_fc_parse_vm_config(const char *body, size_t len, struct mvm_fc_machine *m,
     struct mvm_error *e)
 {
 	const cJSON *mc, *dirty;
 	cJSON *doc;
 	int rc;
 
-	if ((rc = fc_get_json(fc, "/vm/config", 0, &doc, e)) < 0)
+	if ((rc = fc_json_object("/vm/config", body, len, &doc, e)) < 0)
 		return rc;
 	mc = cJSON_GetObjectItemCaseSensitive(doc, "machine-config");
 	if (!cJSON_IsObject(mc) || !get_u32(mc, "vcpu_count", &m->vcpu_count) ||
@@ -783,5 +786,20 @@ mvm_fc_get_vm_config(struct mvm_fc *fc, struct mvm_fc_machine *m,
 	m->track_dirty_pages = cJSON_IsTrue(dirty);
 out:
 	cJSON_Delete(doc);
+	return rc;
+}
+
+int
+mvm_fc_get_vm_config(struct mvm_fc *fc, struct mvm_fc_machine *m,
+    struct mvm_error *e)
+{
+	char *body = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = fc_call(fc, "GET", "/vm/config", NULL, false, 0, &body, &len,
+	    e)) == 0)
+		rc = mvm_fc_parse_vm_config(body, len, m, e);
+	free(body);
 	return rc;
 }

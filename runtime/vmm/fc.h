@@ -233,4 +233,28 @@ int mvm_fc_get_instance_info(struct mvm_fc *fc, struct mvm_fc_info *info,
 int mvm_fc_get_vm_config(struct mvm_fc *fc, struct mvm_fc_machine *m,
     struct mvm_error *e);
 
+/*
+ * The readers of a VMM's answers, which the calls above use and which take
+ * any bytes (a VMM is not trusted). `body` holds `len` bytes followed by a
+ * NUL. Each returns 0 or a negative errno with `e` set; on failure the
+ * output may be partly written.
+ */
+
+/*
+ * A non-2xx answer `status` to `method` `path`: always returns -EIO, with
+ * e->msg "<method> <path>: <status>: <fault_message>" when `body` is
+ * Firecracker's {"fault_message": "..."}, or else with the body quoted as
+ * it came ("(no body)" when it is empty).
+ */
+int mvm_fc_parse_fault(const char *method, const char *path, long status,
+    const char *body, size_t len, struct mvm_error *e);
+
+/* The answer to GET /, as mvm_fc_get_instance_info() judges it. */
+int mvm_fc_parse_info(const char *body, size_t len, struct mvm_fc_info *info,
+    struct mvm_error *e);
+
+/* The answer to GET /vm/config, as mvm_fc_get_vm_config() judges it. */
+int mvm_fc_parse_vm_config(const char *body, size_t len,
+    struct mvm_fc_machine *m, struct mvm_error *e);
+
 #endif

@@ -182,6 +182,51 @@ id_matches(const cJSON *reply, uint64_t id)
 	return cJSON_IsNumber(v) && v->valuedouble == (double)id;
 }
 
+bool
+mvm_guest_reply_scan(struct mvm_frame_reader *r, const uint8_t *buf,
+    size_t n, uint64_t id, bool *synced, cJSON **reply)
+{
+	size_t off, used;
+
+	*reply = NULL;
+	for (off = 0; off < n; off += used) {
+		enum mvm_frame_event ev = mvm_frame_feed(r, buf + off, n - off,
+		    &used);
+
+		if (ev == MVM_FRAME_SYNC)
+			*synced = true;
+		/* Frames before the echo are stale: skip them. */
+		if (ev != MVM_FRAME_DONE || !*synced)
+			continue;
+		*reply = cJSON_ParseWithLength((char *)r->payload, r->len);
+		if (*reply != NULL && id_matches(*reply, id))
+			return true;
+		cJSON_Delete(*reply);
+		*reply = NULL;
+	}
+	return false;
+}
+
+int
+mvm_guest_reply_check(const char *type, const cJSON *reply,
+    struct mvm_error *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(reply, "type");
+
+	if (!cJSON_IsString(v))
+		return mvm_error_set(e, EPROTO, "guest reply to %s has no "
+		    "string \"type\"", type);
+	if (strcmp(v->valuestring, "Error") == 0) {
+		v = cJSON_GetObjectItemCaseSensitive(reply, "error");
+		return mvm_error_set(e, EIO, "guest agent refused %s: %s", type,
+		    cJSON_IsString(v) ? v->valuestring : "(no reason)");
+	}
+	if (strcmp(v->valuestring, type) != 0)
+		return mvm_error_set(e, EPROTO, "guest answered %s with type "
+		    "\"%.32s\"", type, v->valuestring);
+	return 0;
+}
+
 int
 mvm_guest_call(int fd, int timeout_ms, cJSON *req, cJSON **reply,
     struct mvm_error *e)
@@ -193,8 +238,8 @@ mvm_guest_call(int fd, int timeout_ms, cJSON *req, cJSON **reply,
 	const char *type;
 	bool synced = false;
 	char *text = NULL;
-	cJSON *obj = NULL, *v;
-	size_t len, used, off;
+	cJSON *obj = NULL;
+	size_t len;
 	ssize_t n;
 	int rc;
 
@@ -238,38 +283,12 @@ mvm_guest_call(int fd, int timeout_ms, cJSON *req, cJSON **reply,
 			    "agent's answer to %s: %s", type, strerror((int)-n));
 			goto out;
 		}
-		for (off = 0; off < (size_t)n; off += used) {
-			enum mvm_frame_event ev = mvm_frame_feed(&r,
-			    buf + off, (size_t)n - off, &used);
-
-			if (ev == MVM_FRAME_SYNC)
-				synced = true;
-			/* Frames before the echo are stale: skip them. */
-			if (ev != MVM_FRAME_DONE || !synced)
-				continue;
-			obj = cJSON_ParseWithLength((char *)r.payload, r.len);
-			if (obj != NULL && id_matches(obj, id))
-				goto got;
-			cJSON_Delete(obj);
-			obj = NULL;
-		}
+		if (mvm_guest_reply_scan(&r, buf, (size_t)n, id, &synced, &obj))
+			break;
 	}
-got:
-	v = cJSON_GetObjectItemCaseSensitive(obj, "type");
-	if (!cJSON_IsString(v)) {
-		rc = mvm_error_set(e, EPROTO, "guest reply to %s has no "
-		    "string \"type\"", type);
-	} else if (strcmp(v->valuestring, "Error") == 0) {
-		v = cJSON_GetObjectItemCaseSensitive(obj, "error");
-		rc = mvm_error_set(e, EIO, "guest agent refused %s: %s", type,
-		    cJSON_IsString(v) ? v->valuestring : "(no reason)");
-	} else if (strcmp(v->valuestring, type) != 0) {
-		rc = mvm_error_set(e, EPROTO, "guest answered %s with type "
-		    "\"%.32s\"", type, v->valuestring);
-	} else {
+	if ((rc = mvm_guest_reply_check(type, obj, e)) == 0) {
 		*reply = obj;
 		obj = NULL;
-		rc = 0;
 	}
 out:
 	cJSON_Delete(obj);
@@ -341,27 +360,51 @@ get_bool(const cJSON *obj, const char *name, bool *out, struct mvm_error *e)
 }
 
 int
+mvm_guest_parse_pong(const cJSON *reply, struct mvm_guest_pong *out,
+    struct mvm_error *e)
+{
+	const char *boot_id;
+
+	boot_id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply,
+	    "boot_id"));
+	if (boot_id == NULL || boot_id[0] == '\0' ||
+	    strlen(boot_id) > MVM_GUEST_BOOT_ID_MAX)
+		return mvm_error_set(e, EPROTO, "guest Ping reply has no valid "
+		    "\"boot_id\"");
+	strcpy(out->boot_id, boot_id);
+	return get_uint(reply, "uptime_ms", &out->uptime_ms, e);
+}
+
+int
 mvm_guest_ping(int fd, int timeout_ms, struct mvm_guest_pong *out,
     struct mvm_error *e)
 {
 	cJSON *reply = NULL;
-	const char *boot_id;
 	int rc;
 
-	if ((rc = request(fd, timeout_ms, "Ping", NULL, &reply, e)) != 0)
-		goto out;
-	boot_id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply,
-	    "boot_id"));
-	if (boot_id == NULL || boot_id[0] == '\0' ||
-	    strlen(boot_id) > MVM_GUEST_BOOT_ID_MAX) {
-		rc = mvm_error_set(e, EPROTO, "guest Ping reply has no valid "
-		    "\"boot_id\"");
-		goto out;
-	}
-	strcpy(out->boot_id, boot_id);
-	rc = get_uint(reply, "uptime_ms", &out->uptime_ms, e);
-out:
+	if ((rc = request(fd, timeout_ms, "Ping", NULL, &reply, e)) == 0)
+		rc = mvm_guest_parse_pong(reply, out, e);
 	cJSON_Delete(reply);
+	return rc;
+}
+
+int
+mvm_guest_parse_status(const cJSON *reply, struct mvm_guest_status *out,
+    struct mvm_error *e)
+{
+	uint64_t pct = 0;
+	int rc;
+
+	if ((rc = get_bool(reply, "busy", &out->busy, e)) != 0 ||
+	    (rc = get_bool(reply, "busy_file", &out->busy_file, e)) != 0 ||
+	    (rc = get_uint(reply, "cpu_percent", &pct, e)) != 0 ||
+	    (rc = get_uint(reply, "last_busy_ms", &out->last_busy_ms, e)) != 0 ||
+	    (rc = get_uint(reply, "uptime_ms", &out->uptime_ms, e)) != 0)
+		return rc;
+	if (pct > 100)
+		rc = mvm_error_set(e, EPROTO, "guest Status cpu_percent %" PRIu64
+		    " exceeds 100", pct);
+	out->cpu_percent = (unsigned)pct;
 	return rc;
 }
 
@@ -370,24 +413,31 @@ mvm_guest_status(int fd, int timeout_ms, struct mvm_guest_status *out,
     struct mvm_error *e)
 {
 	cJSON *reply = NULL;
-	uint64_t pct = 0;
 	int rc;
 
-	if ((rc = request(fd, timeout_ms, "Status", NULL, &reply, e)) != 0)
-		goto out;
-	if ((rc = get_bool(reply, "busy", &out->busy, e)) != 0 ||
-	    (rc = get_bool(reply, "busy_file", &out->busy_file, e)) != 0 ||
-	    (rc = get_uint(reply, "cpu_percent", &pct, e)) != 0 ||
-	    (rc = get_uint(reply, "last_busy_ms", &out->last_busy_ms, e)) != 0 ||
-	    (rc = get_uint(reply, "uptime_ms", &out->uptime_ms, e)) != 0)
-		goto out;
-	if (pct > 100)
-		rc = mvm_error_set(e, EPROTO, "guest Status cpu_percent %" PRIu64
-		    " exceeds 100", pct);
-	out->cpu_percent = (unsigned)pct;
-out:
+	if ((rc = request(fd, timeout_ms, "Status", NULL, &reply, e)) == 0)
+		rc = mvm_guest_parse_status(reply, out, e);
 	cJSON_Delete(reply);
 	return rc;
+}
+
+int
+mvm_guest_parse_drain(const cJSON *reply, struct mvm_guest_drain *out,
+    struct mvm_error *e)
+{
+	const char *reason;
+	int rc;
+
+	if ((rc = get_bool(reply, "drained", &out->drained, e)) != 0)
+		return rc;
+	reason = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply,
+	    "reason"));
+	snprintf(out->reason, sizeof(out->reason), "%s",
+	    reason != NULL ? reason : "");
+	if (!out->drained && reason == NULL)
+		return mvm_error_set(e, EPROTO, "guest SleepPrep reply says not "
+		    "drained without a reason");
+	return 0;
 }
 
 int
@@ -395,7 +445,6 @@ mvm_guest_sleep_prep(int fd, int timeout_ms, uint32_t drain_timeout_ms,
     struct mvm_guest_drain *out, struct mvm_error *e)
 {
 	cJSON *fields, *reply = NULL;
-	const char *reason;
 	int rc;
 
 	fields = cJSON_CreateObject();
@@ -405,18 +454,24 @@ mvm_guest_sleep_prep(int fd, int timeout_ms, uint32_t drain_timeout_ms,
 		return mvm_error_set(e, ENOMEM, "out of memory");
 	}
 	if ((rc = request(fd, timeout_ms, "SleepPrep", fields, &reply,
-	    e)) != 0 || (rc = get_bool(reply, "drained", &out->drained, e)) != 0)
-		goto out;
-	reason = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply,
-	    "reason"));
-	snprintf(out->reason, sizeof(out->reason), "%s",
-	    reason != NULL ? reason : "");
-	if (!out->drained && reason == NULL)
-		rc = mvm_error_set(e, EPROTO, "guest SleepPrep reply says not "
-		    "drained without a reason");
-out:
+	    e)) == 0)
+		rc = mvm_guest_parse_drain(reply, out, e);
 	cJSON_Delete(reply);
 	return rc;
+}
+
+int
+mvm_guest_parse_wake(const cJSON *reply, int64_t *guest_time_ns,
+    struct mvm_error *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(reply, "time_ns");
+
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+	    v->valuedouble >= 9223372036854775807.0)
+		return mvm_error_set(e, EPROTO, "guest Wake reply has no valid "
+		    "\"time_ns\"");
+	*guest_time_ns = (int64_t)v->valuedouble;
+	return 0;
 }
 
 int
@@ -424,7 +479,7 @@ mvm_guest_wake(int fd, int timeout_ms, int64_t time_ns, const uint8_t *seed,
     size_t seed_len, int64_t *guest_time_ns, struct mvm_error *e)
 {
 	char hex[2 * 512 + 1], num[24];
-	cJSON *fields = NULL, *reply = NULL, *v;
+	cJSON *fields = NULL, *reply = NULL;
 	int rc;
 
 	if (seed_len < 32 || seed_len > 512)
@@ -445,16 +500,8 @@ mvm_guest_wake(int fd, int timeout_ms, int64_t time_ns, const uint8_t *seed,
 		rc = mvm_error_set(e, ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = request(fd, timeout_ms, "Wake", fields, &reply, e)) != 0)
-		goto out;
-	v = cJSON_GetObjectItemCaseSensitive(reply, "time_ns");
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
-	    v->valuedouble >= 9223372036854775807.0) {
-		rc = mvm_error_set(e, EPROTO, "guest Wake reply has no valid "
-		    "\"time_ns\"");
-		goto out;
-	}
-	*guest_time_ns = (int64_t)v->valuedouble;
+	if ((rc = request(fd, timeout_ms, "Wake", fields, &reply, e)) == 0)
+		rc = mvm_guest_parse_wake(reply, guest_time_ns, e);
 out:
 	explicit_bzero(hex, sizeof(hex));
 	cJSON_Delete(reply);
@@ -517,7 +564,10 @@ get_base64(const cJSON *obj, const char *name, uint8_t **buf, size_t *len,
 	n = strlen(s);
 	if ((*buf = malloc(n / 4 * 3 + 1)) == NULL)
 		return mvm_error_set(e, ENOMEM, "out of memory");
-	if (sodium_base642bin(*buf, n / 4 * 3, s, n, NULL, len, NULL,
+	/* libsodium 1.0.18 decodes any byte above 0x7f as a '/'. */
+	if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789+/=") != n ||
+	    sodium_base642bin(*buf, n / 4 * 3, s, n, NULL, len, NULL,
 	    sodium_base64_VARIANT_ORIGINAL) != 0)
 		return mvm_error_set(e, EPROTO, "guest reply field \"%s\" is "
 		    "not base64", name);
@@ -530,11 +580,37 @@ get_base64(const cJSON *obj, const char *name, uint8_t **buf, size_t *len,
 }
 
 int
+mvm_guest_parse_exec(const cJSON *reply, struct mvm_guest_exec_result **out,
+    struct mvm_error *e)
+{
+	struct mvm_guest_exec_result *r;
+	int rc;
+
+	*out = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return mvm_error_set(e, ENOMEM, "out of memory");
+	if ((rc = get_int(reply, "exit_code", -1, 255, &r->exit_code,
+	    e)) != 0 ||
+	    (rc = get_int(reply, "signal", 0, 127, &r->signal, e)) != 0 ||
+	    (rc = get_bool(reply, "timed_out", &r->timed_out, e)) != 0 ||
+	    (rc = get_base64(reply, "stdout", &r->stdout_buf, &r->stdout_len,
+	    e)) != 0 || (rc = get_bool(reply, "stdout_truncated",
+	    &r->stdout_truncated, e)) != 0 ||
+	    (rc = get_base64(reply, "stderr", &r->stderr_buf, &r->stderr_len,
+	    e)) != 0 || (rc = get_bool(reply, "stderr_truncated",
+	    &r->stderr_truncated, e)) != 0) {
+		mvm_guest_exec_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+int
 mvm_guest_exec(int fd, int timeout_ms, const char *const *argv,
     const char *stdin_text, uint32_t exec_timeout_ms,
     struct mvm_guest_exec_result **out, struct mvm_error *e)
 {
-	struct mvm_guest_exec_result *r = NULL;
 	cJSON *fields, *args, *reply = NULL;
 	int rc;
 
@@ -561,27 +637,8 @@ mvm_guest_exec(int fd, int timeout_ms, const char *const *argv,
 		cJSON_Delete(fields);
 		return mvm_error_set(e, ENOMEM, "out of memory");
 	}
-	if ((rc = request(fd, timeout_ms, "Exec", fields, &reply, e)) != 0)
-		goto out;
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		rc = mvm_error_set(e, ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = get_int(reply, "exit_code", -1, 255, &r->exit_code,
-	    e)) != 0 ||
-	    (rc = get_int(reply, "signal", 0, 127, &r->signal, e)) != 0 ||
-	    (rc = get_bool(reply, "timed_out", &r->timed_out, e)) != 0 ||
-	    (rc = get_base64(reply, "stdout", &r->stdout_buf, &r->stdout_len,
-	    e)) != 0 || (rc = get_bool(reply, "stdout_truncated",
-	    &r->stdout_truncated, e)) != 0 ||
-	    (rc = get_base64(reply, "stderr", &r->stderr_buf, &r->stderr_len,
-	    e)) != 0 || (rc = get_bool(reply, "stderr_truncated",
-	    &r->stderr_truncated, e)) != 0)
-		goto out;
-	*out = r;
-	r = NULL;
-out:
-	mvm_guest_exec_free(r);
+	if ((rc = request(fd, timeout_ms, "Exec", fields, &reply, e)) == 0)
+		rc = mvm_guest_parse_exec(reply, out, e);
 	cJSON_Delete(reply);
 	return rc;
 }

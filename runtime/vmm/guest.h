@@ -131,4 +131,49 @@ void mvm_guest_exec_free(struct mvm_guest_exec_result *r);
 int mvm_guest_call(int fd, int timeout_ms, struct cJSON *req,
     struct cJSON **reply, struct mvm_error *e);
 
+/*
+ * The host's reading of what a guest sends back, which the calls above use
+ * and which take anything (a guest is not trusted). They do no I/O.
+ */
+
+struct mvm_frame_reader;
+
+/*
+ * Feed `n` bytes of the agent's stream to `r`, looking for the reply with
+ * id `id`. Frames before the sync marker the agent echoes are stale and
+ * skipped, as are frames that are not JSON or carry another id; *synced
+ * records the echo (start an exchange with false and keep it across calls).
+ * Returns true with the reply in *reply (the caller frees it with
+ * cJSON_Delete; the bytes after it are not looked at), or false with
+ * *reply NULL when all `n` bytes went by without it.
+ */
+bool mvm_guest_reply_scan(struct mvm_frame_reader *r, const uint8_t *buf,
+    size_t n, uint64_t id, bool *synced, struct cJSON **reply);
+
+/*
+ * Judge `reply` (may be NULL) as the answer to a request of type `type`:
+ * 0 when its "type" is `type`, -EIO for an Error reply (its "error" text
+ * in `e`), -EPROTO otherwise.
+ */
+int mvm_guest_reply_check(const char *type, const struct cJSON *reply,
+    struct mvm_error *e);
+
+/*
+ * Decode the fields of a reply that mvm_guest_reply_check() accepted, as
+ * the call of the same name does: 0, or -EPROTO naming the field that is
+ * missing or out of range (-ENOMEM for Exec). On failure the output may be
+ * partly written, but for Exec, whose *out is then NULL; on success it is
+ * a result for mvm_guest_exec_free().
+ */
+int mvm_guest_parse_pong(const struct cJSON *reply,
+    struct mvm_guest_pong *out, struct mvm_error *e);
+int mvm_guest_parse_status(const struct cJSON *reply,
+    struct mvm_guest_status *out, struct mvm_error *e);
+int mvm_guest_parse_drain(const struct cJSON *reply,
+    struct mvm_guest_drain *out, struct mvm_error *e);
+int mvm_guest_parse_wake(const struct cJSON *reply, int64_t *guest_time_ns,
+    struct mvm_error *e);
+int mvm_guest_parse_exec(const struct cJSON *reply,
+    struct mvm_guest_exec_result **out, struct mvm_error *e);
+
 #endif

@@ -377,6 +377,27 @@ Test(client, exec_bad_base64_is_eproto)
 	cr_assert_str_eq(e.msg, "guest reply field \"stdout\" is not base64");
 }
 
+/*
+ * libsodium 1.0.18 decodes a byte above 0x7f as if it were '/': "éé" (four
+ * such bytes) came out as three 0xff bytes. The reader refuses it.
+ */
+Test(client, exec_non_ascii_base64_is_eproto)
+{
+	struct mvm_guest_exec_result *r = (void *)1;
+	struct mvm_error e = { 0 };
+	cJSON *reply;
+
+	reply = cJSON_Parse("{\"type\":\"Exec\",\"id\":1,\"exit_code\":0,"
+	    "\"signal\":0,\"timed_out\":false,\"stdout\":\"\xc3\xa9\xc3\xa9\","
+	    "\"stdout_truncated\":false,\"stderr\":\"\","
+	    "\"stderr_truncated\":false}");
+	cr_assert_not_null(reply);
+	cr_assert_eq(mvm_guest_parse_exec(reply, &r, &e), -EPROTO);
+	cJSON_Delete(reply);
+	cr_assert_null(r);
+	cr_assert_str_eq(e.msg, "guest reply field \"stdout\" is not base64");
+}
+
 Test(client, exec_bad_exit_code_is_eproto)
 {
 	static const char *const argv[] = { "true", NULL };

@@ -4,6 +4,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "launch.h"
@@ -69,6 +70,48 @@ Test(vmconfig, failed_apply_changes_nothing)
 	cr_expect_eq(vmm_config_vcpus(&c), 2);
 	cr_expect_eq(vmm_config_mem_mib(&c), 256);
 	cr_expect(vmm_config_touched(&c));
+}
+
+/*
+ * A device PUT again replaces the old one where it stands. Replacing one in
+ * the middle used to go through cJSON_InsertItemInArray, which Debian's
+ * cJSON refuses anywhere but at the head: the device was dropped.
+ */
+Test(vmconfig, replacing_a_middle_device_keeps_it_in_place)
+{
+	static const char *const ids[] = { "eth0", "eth1", "eth2" };
+	char body[160], id[8];
+	struct mvm_error e = { 0 };
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(body, sizeof(body), "{\"iface_id\":\"%s\","
+		    "\"host_dev_name\":\"tap%d\"}", ids[i], i);
+		cr_assert_eq(apply(VMM_RES_NET, ids[i], body, false, &e), 0,
+		    "%s", e.msg);
+		snprintf(body, sizeof(body), "{\"drive_id\":\"d%d\","
+		    "\"path_on_host\":\"/d%d\",\"is_root_device\":false}", i,
+		    i);
+		snprintf(id, sizeof(id), "d%d", i);
+		cr_assert_eq(apply(VMM_RES_DRIVE, id, body, false, &e), 0,
+		    "%s", e.msg);
+	}
+	cr_assert_eq(apply(VMM_RES_NET, "eth1", "{\"iface_id\":\"eth1\","
+	    "\"host_dev_name\":\"tap9\"}", false, &e), 0, "%s", e.msg);
+	cr_assert_eq(apply(VMM_RES_DRIVE, "d1", "{\"drive_id\":\"d1\","
+	    "\"path_on_host\":\"/new\",\"is_root_device\":false}", false,
+	    &e), 0, "%s", e.msg);
+	cr_assert_eq(cJSON_GetArraySize(c.nets), 3);
+	cr_assert_eq(cJSON_GetArraySize(c.drives), 3);
+	for (i = 0; i < 3; i++)
+		cr_expect_str_eq(vmm_json_str(cJSON_GetArrayItem(c.nets, i),
+		    "iface_id", ""), ids[i]);
+	cr_expect_str_eq(vmm_json_str(cJSON_GetArrayItem(c.nets, 1),
+	    "host_dev_name", ""), "tap9");
+	cr_expect_str_eq(vmm_json_str(cJSON_GetArrayItem(c.drives, 1),
+	    "drive_id", ""), "d1");
+	cr_expect_str_eq(vmm_json_str(cJSON_GetArrayItem(c.drives, 1),
+	    "path_on_host", ""), "/new");
 }
 
 Test(vmconfig, logger_metrics_mmds_do_not_count_as_configuration)
