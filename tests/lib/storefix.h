@@ -13,7 +13,7 @@
 #include "store.h"
 
 struct storefix {
-	char			 dir[64];	/* /tmp/mvm-<name>-XXXXXX */
+	char			 dir[64];	/* tmpdir_make(..., name) */
 	char			 db[128];	/* <dir>/state.db */
 	struct mvm_store	*st;		/* NULL while closed */
 };
