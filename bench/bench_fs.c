@@ -39,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "timing.h"
+
 #ifndef MVMFS_DEFAULT
 #define MVMFS_DEFAULT	"mvmfs"
 #endif
@@ -69,15 +71,6 @@ static struct {
 } bench;
 
 static volatile sig_atomic_t interrupted;
-
-static double
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 static void
 sleep_ms(int ms)
@@ -166,25 +159,6 @@ rnd(uint32_t n)
 	rng_state ^= rng_state << 25;
 	rng_state ^= rng_state >> 27;
 	return (uint32_t)((rng_state * 0x2545f4914f6cdd1dull) >> 32) % n;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The q-quantile (0..1) of n samples; sorts them. */
-static double
-quantile(double *s, int n, double q)
-{
-	int i;
-
-	qsort(s, (size_t)n, sizeof(*s), cmp_double);
-	i = (int)(q * (n - 1) + 0.5);
-	return s[i];
 }
 
 static void
@@ -312,26 +286,29 @@ list_dir(const char *path, bool stat_each)
 static double
 median_list_ms(const char *path, bool stat_each, int runs, int want)
 {
-	double s[MAX_RUNS];
+	double v[MAX_RUNS];
+	struct bench_samples s;
 
+	bench_samples_init(&s, v, MAX_RUNS);
 	for (int r = 0; r < runs; r++) {
-		double t0 = now_us();
+		double t0 = bench_now_us();
 		int n = list_dir(path, stat_each);
 
-		s[r] = (now_us() - t0) / 1e3;
+		bench_samples_add(&s, (bench_now_us() - t0) / 1e3);
 		if (n != want)
 			die("%s lists %d entries, expected %d", path, n, want);
 		check_interrupt();
 	}
-	return quantile(s, runs, 0.5);
+	return bench_summarize(&s).median;
 }
 
 /*
- * open+read+close of random `state` files under `base`; fills lat[] with
- * microseconds per iteration.
+ * open+read+close of random `state` files under `base`; adds the
+ * microseconds of each iteration to `lat`.
  */
 static void
-read_loop(const char *base, int instances, double *lat, int iters)
+read_loop(const char *base, int instances, struct bench_samples *lat,
+    int iters)
 {
 	char path[512], buf[64];
 	int fd;
@@ -341,13 +318,13 @@ read_loop(const char *base, int instances, double *lat, int iters)
 		double t0;
 
 		state_path(path, sizeof(path), base, (int)rnd(instances));
-		t0 = now_us();
+		t0 = bench_now_us();
 		if ((fd = open(path, O_RDONLY)) < 0)
 			die("open %s: %s", path, strerror(errno));
 		if (read(fd, buf, sizeof(buf)) <= 0)
 			die("read %s: %s", path, strerror(errno));
 		close(fd);
-		lat[k] = now_us() - t0;
+		bench_samples_add(lat, bench_now_us() - t0);
 		if (k % 1024 == 0)
 			check_interrupt();
 	}
@@ -364,10 +341,10 @@ stat_rate(const char *base, int instances, int iters)
 	rng_state = 0x2545f4914f6cdd1dull;
 	for (int k = 0; k < iters; k++) {
 		state_path(path, sizeof(path), base, (int)rnd(instances));
-		t0 = now_us();
+		t0 = bench_now_us();
 		if (stat(path, &st) < 0)
 			die("stat %s: %s", path, strerror(errno));
-		spent += now_us() - t0;
+		spent += bench_now_us() - t0;
 	}
 	return iters / (spent / 1e6);
 }
@@ -469,7 +446,7 @@ static double
 list_all_ms(int instances, bool stat_each)
 {
 	char t[16];
-	double t0 = now_us();
+	double t0 = bench_now_us();
 	int n = 0;
 
 	for (int i = 0; i < instances; i += PER_TENANT) {
@@ -479,7 +456,7 @@ list_all_ms(int instances, bool stat_each)
 	}
 	if (n != instances)
 		die("the pools list %d instances, expected %d", n, instances);
-	return (now_us() - t0) / 1e3;
+	return (bench_now_us() - t0) / 1e3;
 }
 
 int
@@ -488,16 +465,22 @@ main(int argc, char **argv)
 	struct options o;
 	struct sigaction sa;
 	char t[16];
-	double t0, secs, *lat, *tlat, all[MAX_RUNS];
-	double fs_med, fs_p99, tmp_med, tmp_p99, fs_stat, tmp_stat;
+	double t0, secs, *lat_buf, *tlat_buf, all_buf[MAX_RUNS];
+	struct bench_samples lat, tlat, all;
+	struct bench_summary fs, tmp;
+	double fs_stat, tmp_stat;
 	int tenants;
 
 	parse_options(argc, argv, &o);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	tenants = (o.instances + PER_TENANT - 1) / PER_TENANT;
-	if ((lat = calloc((size_t)o.iterations, sizeof(*lat))) == NULL ||
-	    (tlat = calloc((size_t)o.iterations, sizeof(*tlat))) == NULL)
+	lat_buf = calloc((size_t)o.iterations, sizeof(*lat_buf));
+	tlat_buf = calloc((size_t)o.iterations, sizeof(*tlat_buf));
+	if (lat_buf == NULL || tlat_buf == NULL)
 		die("out of memory");
+	bench_samples_init(&lat, lat_buf, o.iterations);
+	bench_samples_init(&tlat, tlat_buf, o.iterations);
+	bench_samples_init(&all, all_buf, MAX_RUNS);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -524,13 +507,13 @@ main(int argc, char **argv)
 		make_tenant(t);
 		make_dir(M("tenants/%s/pools/%s", t, POOL));
 	}
-	t0 = now_us();
+	t0 = bench_now_us();
 	for (int i = 0; i < o.instances; i++) {
 		tenant_name(t, sizeof(t), i);
 		make_dir(M("tenants/%s/pools/%s/instances/i%05d", t, POOL, i));
 		check_interrupt();
 	}
-	secs = (now_us() - t0) / 1e6;
+	secs = (bench_now_us() - t0) / 1e6;
 	printf("mkdir (%d pools of %d): %.0f instances/s (aim >= 2000)\n",
 	    tenants, PER_TENANT, o.instances / secs);
 
@@ -543,24 +526,22 @@ main(int argc, char **argv)
 	    "(aim < 200)\n", PER_TENANT, median_list_ms(M("tenants/%s/pools/"
 	    "%s/instances", t, POOL), true, o.runs, PER_TENANT), o.runs);
 	for (int r = 0; r < o.runs; r++)
-		all[r] = list_all_ms(o.instances, true);
+		bench_samples_add(&all, list_all_ms(o.instances, true));
 	printf("ls -l of all %d pools (%d instances): %.1f ms median of %d\n",
-	    tenants, o.instances, quantile(all, o.runs, 0.5), o.runs);
+	    tenants, o.instances, bench_summarize(&all).median, o.runs);
 
 	/* 3. open+read+close of `state`, then the same on tmpfs. */
 	make_tmpfs_tree(o.instances);
-	read_loop(bench.mnt, o.instances, lat, o.iterations);
-	read_loop(bench.shm, o.instances, tlat, o.iterations);
-	fs_med = quantile(lat, o.iterations, 0.5);
-	fs_p99 = quantile(lat, o.iterations, 0.99);
-	tmp_med = quantile(tlat, o.iterations, 0.5);
-	tmp_p99 = quantile(tlat, o.iterations, 0.99);
+	read_loop(bench.mnt, o.instances, &lat, o.iterations);
+	read_loop(bench.shm, o.instances, &tlat, o.iterations);
+	fs = bench_summarize(&lat);
+	tmp = bench_summarize(&tlat);
 	printf("open+read+close state (%d random): median %.1f us, p99 %.1f "
-	    "us\n", o.iterations, fs_med, fs_p99);
+	    "us\n", o.iterations, fs.median, fs.p99);
 	printf("open+read+close state on tmpfs: median %.1f us, p99 %.1f us\n",
-	    tmp_med, tmp_p99);
+	    tmp.median, tmp.p99);
 	printf("open+read+close ratio mvmfs/tmpfs: %.1fx median, %.1fx p99 "
-	    "(aim <= 10x)\n", fs_med / tmp_med, fs_p99 / tmp_p99);
+	    "(aim <= 10x)\n", fs.median / tmp.median, fs.p99 / tmp.p99);
 
 	/* 4. stat rate. */
 	fs_stat = stat_rate(bench.mnt, o.instances, o.iterations);
@@ -580,7 +561,7 @@ main(int argc, char **argv)
 			tenant_name(t, sizeof(t), o.instances + i);
 			make_tenant(t);
 		}
-		t0 = now_us();
+		t0 = bench_now_us();
 		for (int i = o.instances; i < 2 * o.instances; i++) {
 			tenant_name(t, sizeof(t), i);
 			if (i % SMALL_POOL_SIZE == 0) {
@@ -592,7 +573,7 @@ main(int argc, char **argv)
 			    t, i % PER_TENANT / SMALL_POOL_SIZE, i));
 			check_interrupt();
 		}
-		secs = (now_us() - t0) / 1e6;
+		secs = (bench_now_us() - t0) / 1e6;
 		printf("mkdir (%d pools of %d, pool mkdirs timed too): %.0f "
 		    "instances/s, %.0f mkdir/s (aim >= 2000)\n", pools,
 		    SMALL_POOL_SIZE, o.instances / secs,
@@ -600,7 +581,7 @@ main(int argc, char **argv)
 		printf("mvmfs VmRSS with %d instances: %.1f MiB\n",
 		    2 * o.instances, mvmfs_rss_kib() / 1024.0);
 	}
-	free(lat);
-	free(tlat);
+	free(lat_buf);
+	free(tlat_buf);
 	return 0;
 }

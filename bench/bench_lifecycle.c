@@ -21,12 +21,12 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "engine.h"
 #include "guest.h"
 #include "store.h"
+#include "timing.h"
 #include "vmm.h"
 
 #define MAX_RUNS	50
@@ -45,42 +45,9 @@ static const char *const metric_names[M_COUNT] = {
 	[M_RAW] = "raw QEMU cold boot to agent Ping",
 };
 
-static double samples[M_COUNT][MAX_RUNS];
-static int nsamples[M_COUNT];
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void
-record(enum metric m, double ms)
-{
-	if (nsamples[m] < MAX_RUNS)
-		samples[m][nsamples[m]++] = ms;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double
-median(enum metric m)
-{
-	double *s = samples[m];
-	int n = nsamples[m];
-
-	qsort(s, (size_t)n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
+/* The samples of each metric, in milliseconds. */
+static double sample_buf[M_COUNT][MAX_RUNS];
+static struct bench_samples samples[M_COUNT];
 
 static void
 die(const char *what, const struct mvm_error *e)
@@ -95,7 +62,7 @@ static int
 ping_vsock(const char *vsock, int timeout_ms)
 {
 	struct mvm_guest_pong pong;
-	double deadline = now_ms() + timeout_ms;
+	double deadline = bench_now_ms() + timeout_ms;
 	int fd, rc;
 
 	do {
@@ -108,7 +75,7 @@ ping_vsock(const char *vsock, int timeout_ms)
 		if (rc == 0)
 			return 0;
 		usleep(20 * 1000);
-	} while (now_ms() < deadline);
+	} while (bench_now_ms() < deadline);
 	return rc;
 }
 
@@ -175,7 +142,7 @@ raw_boot(char **argv, const char *port_sock)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct mvm_guest_pong pong;
-	double t0 = now_ms(), t = -1;
+	double t0 = bench_now_ms(), t = -1;
 	pid_t pid;
 	int fd = -1, status;
 
@@ -193,7 +160,7 @@ raw_boot(char **argv, const char *port_sock)
 	if (strlen(port_sock) >= sizeof(sa.sun_path))
 		return -1;
 	memcpy(sa.sun_path, port_sock, strlen(port_sock) + 1);
-	while (now_ms() - t0 < 120000) {
+	while (bench_now_ms() - t0 < 120000) {
 		if (fd < 0) {
 			fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 			if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -204,7 +171,7 @@ raw_boot(char **argv, const char *port_sock)
 			}
 		}
 		if (mvm_guest_ping(fd, 1000, &pong, NULL) == 0) {
-			t = now_ms() - t0;
+			t = bench_now_ms() - t0;
 			break;
 		}
 	}
@@ -237,6 +204,7 @@ main(int argc, char **argv)
 	char root[] = "/tmp/mvm-bench-XXXXXX", state[128], run[128], db[160];
 	char qbuf[16384], *qargv[MAX_ARGS], vsock[256], dir[512], path[600];
 	char rawdir[160], port_sock[200];
+	struct bench_summary sum[M_COUNT];
 	struct mvm_engine_config cfg;
 	struct mvm_error e = { 0 };
 	struct mvm_store *st;
@@ -257,6 +225,8 @@ main(int argc, char **argv)
 	}
 	if (vmm == NULL || runs < 1 || runs > MAX_RUNS || mem < 16)
 		usage();
+	for (int m = 0; m < M_COUNT; m++)
+		bench_samples_init(&samples[m], sample_buf[m], MAX_RUNS);
 	if (mkdtemp(root) == NULL)
 		die("mkdtemp", NULL);
 	snprintf(state, sizeof(state), "%s/state", root);
@@ -296,11 +266,11 @@ main(int argc, char **argv)
 		if (mvm_store_instance_create(st, &in, &e) < 0)
 			die("instance", &e);
 #define STEP(metric, to) do {						\
-		t0 = now_ms();						\
+		t0 = bench_now_ms();					\
 		if (mvm_engine_transition(eng, "bench", "guests", in.id,	\
 		    (to), 0, &e) < 0)					\
 			die(metric_names[metric], &e);			\
-		record((metric), now_ms() - t0);			\
+		bench_samples_add(&samples[metric], bench_now_ms() - t0); \
 	} while (0)
 		STEP(M_COLD, MVM_STATE_RUNNING);
 		if (r == 0) {
@@ -323,7 +293,7 @@ main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/snapshot/vmstate", dir);
 		snap_bytes += stat(path, &sb) == 0 ? (long)sb.st_size : 0;
 		/* Wake to Ping: the transition, then the agent's answer. */
-		t0 = now_ms();
+		t0 = bench_now_ms();
 		if (mvm_engine_transition(eng, "bench", "guests", in.id,
 		    MVM_STATE_RUNNING, 0, &e) < 0)
 			die("wake", &e);
@@ -331,7 +301,7 @@ main(int argc, char **argv)
 		mvm_engine_vsock_path(eng, &in, vsock, sizeof(vsock));
 		if (ping_vsock(vsock, 30000) < 0)
 			die("ping after wake", NULL);
-		record(M_WAKE, now_ms() - t0);
+		bench_samples_add(&samples[M_WAKE], bench_now_ms() - t0);
 		if (mvm_engine_destroy(eng, "bench", "guests", in.id, &e) < 0)
 			die("destroy", &e);
 		fprintf(stderr, "run %d/%d done\n", r + 1, runs);
@@ -373,31 +343,29 @@ main(int argc, char **argv)
 			double ms = raw_boot(raw, port_sock);
 
 			if (ms > 0)
-				record(M_RAW, ms);
+				bench_samples_add(&samples[M_RAW], ms);
 		}
 	}
 
 	printf("%-36s %10s %10s %10s\n", "step", "median", "min", "max");
 	for (int m = 0; m < M_COUNT; m++) {
-		double med;
-
-		if (nsamples[m] == 0) {
+		sum[m] = bench_summarize(&samples[m]);
+		if (sum[m].n == 0) {
 			printf("%-36s %10s\n", metric_names[m], "n/a");
 			continue;
 		}
-		med = median((enum metric)m);
-		printf("%-36s %8.0f ms %7.0f ms %7.0f ms\n", metric_names[m], med,
-		    samples[m][0], samples[m][nsamples[m] - 1]);
+		printf("%-36s %8.0f ms %7.0f ms %7.0f ms\n", metric_names[m],
+		    sum[m].median, sum[m].min, sum[m].max);
 	}
 	printf("snapshot size: %.1f MiB (memory plus device state)\n",
 	    snap_bytes / 1048576.0);
-	if (nsamples[M_RAW] > 0 && nsamples[M_COLD] > 0) {
-		double cold = median(M_COLD), raw = median(M_RAW);
+	if (sum[M_RAW].n > 0 && sum[M_COLD].n > 0) {
+		double cold = sum[M_COLD].median, raw = sum[M_RAW].median;
 
 		printf("overhead of mvm over raw QEMU: %+.1f%%\n",
 		    (cold - raw) / raw * 100);
 		printf("wake to Ping / cold start: %.0f%%\n",
-		    median(M_WAKE) / cold * 100);
+		    sum[M_WAKE].median / cold * 100);
 	}
 	mvm_engine_close(eng);
 	mvm_store_close(st);

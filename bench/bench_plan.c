@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "plan.h"
+#include "timing.h"
 
 #define NPOOLS		1000
 #define PER_POOL	10
@@ -27,23 +27,6 @@ struct node {
 	struct mvm_plan_member	m[NPOOLS][PER_POOL];
 	struct mvm_quota	q;
 };
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 /* Every pool: 6 running, 2 warm, 2 sleeping, desired exactly that. */
 static void
@@ -94,7 +77,7 @@ pass(struct node *nd, struct mvm_plan *pl, size_t *steps)
 {
 	struct mvm_usage u;
 	struct mvm_error e;
-	double t0 = now_ms();
+	double t0 = bench_now_ms();
 
 	*steps = 0;
 	for (int p = 0; p < NPOOLS; p++) {
@@ -109,15 +92,23 @@ pass(struct node *nd, struct mvm_plan *pl, size_t *steps)
 		}
 		*steps += pl->nsteps;
 	}
-	return now_ms() - t0;
+	return bench_now_ms() - t0;
 }
 
+/* Plan every pool `runs` times and print the figure line. */
 static void
-report(const char *what, double *ms, int runs, size_t steps)
+report(const char *what, struct node *nd, struct mvm_plan *pl, int runs)
 {
-	qsort(ms, (size_t)runs, sizeof(*ms), cmp_double);
-	printf("%-44s %8.2f ms  (%.2f..%.2f, %d runs, %zu steps)\n", what,
-	    ms[runs / 2], ms[0], ms[runs - 1], runs, steps);
+	double v[MAX_RUNS];
+	struct bench_samples s;
+	struct bench_summary sum;
+	size_t steps = 0;
+
+	bench_samples_init(&s, v, MAX_RUNS);
+	for (int r = 0; r < runs; r++)
+		bench_samples_add(&s, pass(nd, pl, &steps));
+	sum = bench_summarize(&s);
+	bench_figure(what, "", &sum, ", %zu steps", steps);
 }
 
 int
@@ -128,9 +119,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct node nd;
-	static double quiet[MAX_RUNS], busy[MAX_RUNS];
 	struct mvm_plan pl;
-	size_t steps = 0;
 	int runs = 20, c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -142,16 +131,12 @@ main(int argc, char **argv)
 	}
 	build(&nd);
 	mvm_plan_init(&pl);
-	for (int r = 0; r < runs; r++)
-		quiet[r] = pass(&nd, &pl, &steps);
-	report("1,000 pools x 10, nothing to do", quiet, runs, steps);
+	report("1,000 pools x 10, nothing to do", &nd, &pl, runs);
 
 	/* Every pool changes: 2 running, 3 warm, 3 sleeping wanted. */
 	for (int p = 0; p < NPOOLS; p++)
 		nd.pools[p].desired = (struct mvm_counts){ 2, 3, 3 };
-	for (int r = 0; r < runs; r++)
-		busy[r] = pass(&nd, &pl, &steps);
-	report("1,000 pools x 10, every pool changes", busy, runs, steps);
+	report("1,000 pools x 10, every pool changes", &nd, &pl, runs);
 	mvm_plan_free(&pl);
 	return 0;
 }

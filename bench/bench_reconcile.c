@@ -19,13 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "desired.h"
 #include "engine.h"
 #include "reconcile.h"
 #include "store.h"
+#include "timing.h"
 
 #define NTENANTS	100
 #define POOLS_PER	10
@@ -33,29 +33,12 @@
 #define MAX_RUNS	100
 #define GUESTS		6
 
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static void
-print(const char *what, double *v, int n, double aim)
+print(const char *what, struct bench_samples *s, double aim)
 {
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	printf("%-44s median %8.2f ms  (%.2f..%.2f, %d runs; aim < %.0f)\n",
-	    what, v[n / 2], v[0], v[n - 1], n, aim);
+	struct bench_summary sum = bench_summarize(s);
+
+	bench_figure(what, "median ", &sum, "; aim < %.0f", aim);
 }
 
 struct tally {
@@ -181,6 +164,7 @@ bench_store(int runs)
 {
 	char dir[] = "/tmp/mvm-bench-rec-XXXXXX", path[64], cmd[96];
 	double v[MAX_RUNS];
+	struct bench_samples s;
 	struct mvm_store *st = NULL;
 	struct mvm_error e = { 0 };
 	struct tally t;
@@ -196,27 +180,29 @@ bench_store(int runs)
 		goto out;
 	}
 
+	bench_samples_init(&s, v, MAX_RUNS);
 	for (int r = 0; r < runs; r++) {
-		double t0 = now_ms();
+		double t0 = bench_now_ms();
 
 		memset(&t, 0, sizeof(t));
 		if (mvm_reconcile_plan_all(st, NULL, NULL, count, &t, &e) < 0) {
 			fprintf(stderr, "bench_reconcile: %s\n", e.msg);
 			goto out;
 		}
-		v[r] = now_ms() - t0;
+		bench_samples_add(&s, bench_now_ms() - t0);
 	}
 	printf("(i) %zu pools, %d records: %zu converged, %zu steps\n",
 	    t.pools, NTENANTS * POOLS_PER * PER_POOL, t.converged, t.steps);
-	print("(i) pass when nothing needs doing", v, runs, 50);
+	print("(i) pass when nothing needs doing", &s, 50);
 
 	if (changed_document(st, &text, &len, &e) < 0) {
 		fprintf(stderr, "bench_reconcile: %s\n", e.msg);
 		goto out;
 	}
+	bench_samples_init(&s, v, MAX_RUNS);
 	for (int r = 0; r < runs; r++) {
 		struct mvm_desired *d = NULL;
-		double t0 = now_ms();
+		double t0 = bench_now_ms();
 
 		memset(&t, 0, sizeof(t));
 		if (mvm_desired_parse(text, len, &d, &e) < 0 ||
@@ -225,12 +211,12 @@ bench_store(int runs)
 			mvm_desired_free(d);
 			goto out;
 		}
-		v[r] = now_ms() - t0;
+		bench_samples_add(&s, bench_now_ms() - t0);
 		mvm_desired_free(d);
 	}
 	printf("(ii) a %zu-byte document: %zu pools, %zu steps\n", len,
 	    t.pools, t.steps);
-	print("(ii) parse + plan a document changing all", v, runs, 200);
+	print("(ii) parse + plan a document changing all", &s, 200);
 	rc = 0;
 out:
 	free(text);
@@ -305,7 +291,7 @@ bench_guests(void)
 	rc = (struct mvm_reconcile_config){ .st = st, .eng = eng };
 	if (mvm_reconcile_open(&rc, &r, &e) < 0)
 		goto out;
-	t0 = now_ms();
+	t0 = bench_now_ms();
 	mvm_reconcile_kick(r, "bench", "web");
 	for (;;) {
 		usleep(50 * 1000);
@@ -313,13 +299,13 @@ bench_guests(void)
 			continue;
 		if (s.passed && !s.active && s.summary.converged)
 			break;
-		if (now_ms() - t0 > 600000) {
+		if (bench_now_ms() - t0 > 600000) {
 			mvm_error_set(&e, ETIMEDOUT, "no convergence in 600 s");
 			goto out;
 		}
 	}
 	printf("(iii) 0 -> %d running guests: %.0f ms end to end (concurrency "
-	    "2)\n", GUESTS, now_ms() - t0);
+	    "2)\n", GUESTS, bench_now_ms() - t0);
 	ret = 0;
 out:
 	if (ret != 0)

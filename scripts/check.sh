@@ -1,12 +1,15 @@
 #!/bin/sh
 # The whole test suite: a normal build, an ASan+UBSan build, brief fuzzing
 # when clang is present, and shellcheck. Ends with one line
-# "check: N passed, N failed" counting every test case run.
+# "check: N passed, N failed, N skipped" counting every test case: those
+# that ran, and those skipped (a test that exits 77, a Criterion case that
+# skips, the fuzzing when clang is missing).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
 passed=0
 failed=0
+skipped=0
 status=0
 
 # count_log BUILD_DIR: add the test cases of BUILD_DIR's last meson test
@@ -15,8 +18,12 @@ count_log() {
 	log="$1/meson-logs/testlog.json"
 	[ -f "$log" ] || return 0
 	counts=$(python3 scripts/count-tests.py "$log") || return 0
-	passed=$((passed + ${counts% *}))
-	failed=$((failed + ${counts#* }))
+	read -r p f s <<EOF
+$counts
+EOF
+	passed=$((passed + p))
+	failed=$((failed + f))
+	skipped=$((skipped + s))
 }
 
 # build NAME BUILD_DIR [meson setup options...]
@@ -32,10 +39,12 @@ build() {
 		{ tail -n 60 "$dir.compile.log"; return 1; }
 }
 
-# run_tests NAME BUILD_DIR
+# run_tests NAME BUILD_DIR. Criterion says which cases it skipped only at
+# verbosity 1 ("[SKIP]" lines), so the tests run with it for count_log.
 run_tests() {
 	echo "== $1 tests"
-	meson test -C "$2" --print-errorlogs --num-processes 2 \
+	CRITERION_VERBOSITY_LEVEL=1 meson test -C "$2" --print-errorlogs \
+	    --num-processes 2 \
 	    --timeout-multiplier "${MVM_TIMEOUT_MULTIPLIER:-1}"
 }
 
@@ -72,7 +81,9 @@ if command -v clang >/dev/null 2>&1; then
 		status=1
 	fi
 else
-	echo "== fuzz: clang not found, skipped"
+	echo "== fuzz"
+	echo "fuzz: skipped: clang not found"
+	skipped=$((skipped + 1))
 fi
 
 echo "== shellcheck"
@@ -86,5 +97,5 @@ else
 fi
 
 [ "$failed" -eq 0 ] || status=1
-echo "check: $passed passed, $failed failed"
+echo "check: $passed passed, $failed failed, $skipped skipped"
 exit "$status"

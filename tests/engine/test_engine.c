@@ -34,7 +34,8 @@ setup(void)
 	vmfix_setup(&fx, "engine");
 	vmfix_tenant_create(&fx, "acme", 7);
 	vmfix_pool_init(&p, "acme", "web");
-	cr_assert_eq(mvm_store_pool_create(fx.st, &p, &e), 0, "%s", e.msg);
+	cr_assert_eq(mvm_store_pool_create(fx.store.st, &p, &e), 0, "%s",
+	    e.msg);
 }
 
 static void
@@ -54,7 +55,8 @@ make_instance(const char *id, struct mvm_instance *out)
 	snprintf(out->id, sizeof(out->id), "%s", id);
 	out->state = MVM_STATE_CREATED;
 	out->created_at = time(NULL);
-	cr_assert_eq(mvm_store_instance_create(fx.st, out, &e), 0, "%s", e.msg);
+	cr_assert_eq(mvm_store_instance_create(fx.store.st, out, &e), 0, "%s",
+	    e.msg);
 }
 
 static struct mvm_instance
@@ -62,7 +64,7 @@ get(const char *id)
 {
 	struct mvm_instance in;
 
-	cr_assert_eq(mvm_store_instance_get(fx.st, "acme", "web", id, &in,
+	cr_assert_eq(mvm_store_instance_get(fx.store.st, "acme", "web", id, &in,
 	    NULL), 0);
 	return in;
 }
@@ -206,8 +208,8 @@ Test(engine, full_lifecycle)
 	cr_assert_eq(mvm_engine_destroy(fx.eng, "acme", "web", "i-00000001",
 	    NULL), 0);
 	cr_assert_not(mvm_vmm_alive(&proc));
-	cr_assert_eq(mvm_store_instance_get(fx.st, "acme", "web", "i-00000001",
-	    &in, NULL), -ENOENT);
+	cr_assert_eq(mvm_store_instance_get(fx.store.st, "acme", "web",
+	    "i-00000001", &in, NULL), -ENOENT);
 	cr_assert_eq(count_entries(dir), 0, "files left in %s", dir);
 	snprintf(snap, sizeof(snap), "%s/vm", fx.run_dir);
 	cr_assert_eq(count_entries(snap), 0, "sockets left in %s", snap);
@@ -229,9 +231,10 @@ Test(engine, refusals)
 	    MVM_STATE_RUNNING, 0, &e), -ENOENT);
 
 	/* Minimum runtime holds a fresh instance in running, force overrides. */
-	cr_assert_eq(mvm_store_pool_get(fx.st, "acme", "web", &p, NULL), 0);
+	cr_assert_eq(mvm_store_pool_get(fx.store.st, "acme", "web", &p, NULL),
+	    0);
 	p.runtime.min_running_seconds = 3600;
-	cr_assert_eq(mvm_store_pool_update(fx.st, &p, NULL), 0);
+	cr_assert_eq(mvm_store_pool_update(fx.store.st, &p, NULL), 0);
 	go("i-00000001", MVM_STATE_RUNNING);
 	cr_assert_eq(mvm_engine_transition(fx.eng, "acme", "web", "i-00000001",
 	    MVM_STATE_WARM, 0, &e), -EAGAIN);
@@ -243,9 +246,9 @@ Test(engine, refusals)
 
 	/* Quotas: with max_running 0 a second instance cannot start; nothing
 	 * is launched and no intent is left behind. */
-	cr_assert_eq(mvm_store_tenant_get(fx.st, "acme", &t, NULL), 0);
+	cr_assert_eq(mvm_store_tenant_get(fx.store.st, "acme", &t, NULL), 0);
 	t.quota.max_running = 0;
-	cr_assert_eq(mvm_store_tenant_update(fx.st, &t, NULL), 0);
+	cr_assert_eq(mvm_store_tenant_update(fx.store.st, &t, NULL), 0);
 	make_instance("i-00000002", &in);
 	cr_assert_eq(mvm_engine_transition(fx.eng, "acme", "web", "i-00000002",
 	    MVM_STATE_RUNNING, 0, &e), -EDQUOT);
@@ -253,8 +256,8 @@ Test(engine, refusals)
 	in = get("i-00000002");
 	cr_assert_eq(in.state, MVM_STATE_CREATED);
 	cr_assert_eq(in.pid, 0);
-	cr_assert_eq(mvm_store_intent_get(fx.st, "acme", "web", "i-00000002",
-	    &it, NULL), -ENOENT);
+	cr_assert_eq(mvm_store_intent_get(fx.store.st, "acme", "web",
+	    "i-00000002", &it, NULL), -ENOENT);
 	/* Resuming the warm one needs a running slot too. */
 	cr_assert_eq(mvm_engine_transition(fx.eng, "acme", "web", "i-00000001",
 	    MVM_STATE_RUNNING, 0, &e), -EDQUOT);
@@ -302,17 +305,17 @@ crash_during(enum mvm_state to, int step, enum mvm_state expect1,
 		struct mvm_store *st;
 		struct mvm_engine *eng;
 
-		if (mvm_store_open(fx.db, &st, NULL) < 0 ||
+		if (mvm_store_open(fx.store.db, &st, NULL) < 0 ||
 		    mvm_engine_open(&fx.cfg, st, &eng, NULL) < 0)
 			_exit(2);
 		mvm_engine_transition(eng, "acme", "web", "i-00000001", to, 0,
 		    NULL);
 		_exit(0);
 	}
-	cr_assert_eq(mvm_store_open(fx.db, &fx.st, NULL), 0);
+	storefix_open(&fx.store);
 	for (i = 0; i < 6000; i++) {
-		if (mvm_store_intent_get(fx.st, "acme", "web", "i-00000001", &it,
-		    NULL) == 0 && it.step >= step) {
+		if (mvm_store_intent_get(fx.store.st, "acme", "web",
+		    "i-00000001", &it, NULL) == 0 && it.step >= step) {
 			reached = it.step;
 			break;
 		}
@@ -323,8 +326,7 @@ crash_during(enum mvm_state to, int step, enum mvm_state expect1,
 	kill(child, SIGKILL);
 	waitpid(child, &status, 0);
 	cr_assert_geq(reached, step, "never reached step %d", step);
-	mvm_store_close(fx.st);
-	fx.st = NULL;
+	storefix_close(&fx.store);
 
 	vmfix_open(&fx);
 	in = get("i-00000001");
@@ -332,8 +334,8 @@ crash_during(enum mvm_state to, int step, enum mvm_state expect1,
 	cr_assert(in.state == expect1 || in.state == expect2,
 	    "after a crash at step %d the instance is %s", reached,
 	    mvm_state_name(in.state));
-	cr_assert_eq(mvm_store_intent_get(fx.st, "acme", "web", "i-00000001",
-	    &it, NULL), -ENOENT, "the intent must be settled");
+	cr_assert_eq(mvm_store_intent_get(fx.store.st, "acme", "web",
+	    "i-00000001", &it, NULL), -ENOENT, "the intent must be settled");
 	if (in.state == MVM_STATE_RUNNING || in.state == MVM_STATE_WARM) {
 		struct mvm_vmm_proc p = { in.pid, in.pid_start };
 

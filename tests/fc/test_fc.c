@@ -17,6 +17,7 @@
 
 #include "fake_vmm.h"
 #include "fc.h"
+#include "tmpdir.h"
 
 static struct fake_vmm vmm;
 static struct mvm_fc *fc;
@@ -378,12 +379,12 @@ Test(fc_nosrv, missing_socket)
 Test(fc_nosrv, nobody_listening)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char dir[] = "/tmp/mvm-fc-test-XXXXXX";
 	struct mvm_fc *c;
 	struct mvm_error e;
+	char dir[64];
 	int fd;
 
-	cr_assert_not_null(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "fc-test");
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/api.sock", dir);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	cr_assert_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
@@ -394,8 +395,7 @@ Test(fc_nosrv, nobody_listening)
 	cr_expect(strncmp(e.msg, "PATCH /vm: ", 11) == 0, "%s", e.msg);
 	cr_expect_eq(mvm_fc_wait_ready(c, 100, &e), -ETIMEDOUT);
 	mvm_fc_close(c);
-	unlink(sun.sun_path);
-	rmdir(dir);
+	tmpdir_remove(dir);
 }
 
 Test(fc_nosrv, open_rejects_bad_paths)
@@ -434,13 +434,13 @@ start_late(void *arg)
 /* wait_ready() keeps probing while the socket does not exist yet. */
 Test(fc_nosrv, wait_ready_sees_a_late_vmm)
 {
-	char dir[] = "/tmp/mvm-fc-test-XXXXXX";
 	struct late_vmm late;
 	struct mvm_fc *c;
 	struct mvm_error e;
 	pthread_t t;
+	char dir[64];
 
-	cr_assert_not_null(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "fc-test");
 	snprintf(late.path, sizeof(late.path), "%s/api.sock", dir);
 	cr_assert_eq(mvm_fc_open(late.path, &c, &e), 0);
 	cr_expect_eq(mvm_fc_wait_ready(c, 50, &e), -ETIMEDOUT);
@@ -454,5 +454,5 @@ Test(fc_nosrv, wait_ready_sees_a_late_vmm)
 	mvm_fc_close(c);
 	rename(late.path, late.v.sock);
 	fake_vmm_stop(&late.v);
-	rmdir(dir);
+	tmpdir_remove(dir);
 }

@@ -17,8 +17,9 @@
 #include <unistd.h>
 
 #include "fc.h"
+#include "tmpdir.h"
 
-static char dir[] = "/tmp/mvm-fc-qemu-XXXXXX";
+static char dir[64];
 static char sock[128];
 static pid_t pid;
 static struct mvm_fc *fc;
@@ -74,7 +75,7 @@ setup(void)
 	char log[160];
 
 	cr_assert_not_null(bin, "MVM_QEMU is not set");
-	cr_assert_not_null(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "fc-qemu");
 	snprintf(sock, sizeof(sock), "%s/api.sock", dir);
 	snprintf(log, sizeof(log), "%s/mvm-qemu.out", dir);
 	pid = spawn_vmm(bin, log);
@@ -87,15 +88,12 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[160];
-
 	mvm_fc_close(fc);
 	if (pid > 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
+	if (tmpdir_remove(dir) != 0)
 		cr_log_warn("could not remove %s", dir);
 }
 

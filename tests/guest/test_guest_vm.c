@@ -25,6 +25,7 @@
 
 #include "guest.h"
 #include "frame.h"
+#include "tmpdir.h"
 
 struct vm {
 	char	dir[64];	/* scratch directory, removed at the end */
@@ -179,25 +180,19 @@ setup(void)
 	cr_assert_eq(access(path, R_OK), 0, "no guest image at %s: build it "
 	    "with `sh guest/build-image.sh --out %s` or set MVM_TEST_IMAGE",
 	    image_dir(), image_dir());
-	snprintf(vm.dir, sizeof(vm.dir), "/tmp/mvm-guest-test.XXXXXX");
-	cr_assert_not_null(mkdtemp(vm.dir));
+	tmpdir_make(vm.dir, sizeof(vm.dir), "guest-test");
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-
 	if (vm.fd >= 0)
 		close(vm.fd);
 	if (vm.pid > 0) {
 		kill(vm.pid, SIGKILL);
 		waitpid(vm.pid, NULL, 0);
 	}
-	if (vm.dir[0] != '\0') {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", vm.dir);
-		run(cmd);
-	}
+	tmpdir_remove(vm.dir);
 }
 
 TestSuite(guest_vm, .init = setup, .fini = teardown, .timeout = 300);

@@ -6,7 +6,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,28 +17,9 @@
 #include <unistd.h>
 
 #include "idle.h"
+#include "tmpdir.h"
 
 static char root[64];
-
-/* Write `text` to root/rel, making the directories on the way. */
-static void
-put(const char *rel, const char *text)
-{
-	char path[PATH_MAX], *slash;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	for (slash = path + strlen(root) + 1; (slash = strchr(slash, '/'));
-	    slash++) {
-		*slash = '\0';
-		cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "%s",
-		    path);
-		*slash = '/';
-	}
-	cr_assert_not_null(f = fopen(path, "w"), "%s", path);
-	fputs(text, f);
-	cr_assert_eq(fclose(f), 0);
-}
 
 /* A /proc/<pid>/stat line with the fields the reader uses. */
 static void
@@ -53,23 +33,19 @@ put_stat(int pid, const char *comm, int ppid, unsigned utime,
 	    "0 0 %u %u %u %u 20 0 1 0 %u 1000 10 18446744073709551615 1 1 0 "
 	    "0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n", pid, comm, ppid, pid, pid,
 	    utime, stime, cutime, cstime, start);
-	put(rel, text);
+	tmpdir_put(root, rel, text);
 }
 
 static void
 make_root(void)
 {
-	strcpy(root, "/tmp/mvm-idle-XXXXXX");
-	cr_assert_not_null(mkdtemp(root));
+	tmpdir_make(root, sizeof(root), "idle");
 }
 
 static void
 remove_root(void)
 {
-	char cmd[PATH_MAX + 16];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	cr_assert_eq(system(cmd), 0);
+	cr_assert_eq(tmpdir_remove(root), 0);
 }
 
 TestSuite(idle_fake, .init = make_root, .fini = remove_root);
@@ -87,9 +63,9 @@ fake_tree(void)
 	put_stat(102, "helper", 101, 7, 3, 0, 0, 5002);
 	put_stat(200, "other", 1, 999, 999, 0, 0, 6000);
 	put_stat(201, "other kid", 200, 50, 50, 0, 0, 6001);
-	put("proc/300/stat", "300 (broken) S 1 2 3\n");
-	put("proc/self/stat", "not a pid\n");
-	put("proc/uptime", "1.0 1.0\n");
+	tmpdir_put(root, "proc/300/stat", "300 (broken) S 1 2 3\n");
+	tmpdir_put(root, "proc/self/stat", "not a pid\n");
+	tmpdir_put(root, "proc/uptime", "1.0 1.0\n");
 }
 
 Test(idle_fake, procs_and_tree)
@@ -138,10 +114,11 @@ Test(idle_fake, sample_counters)
 	long hz = sysconf(_SC_CLK_TCK);
 
 	fake_tree();
-	put("sys/class/net/mvm-t1i3/statistics/rx_bytes", "1000\n");
-	put("sys/class/net/mvm-t1i3/statistics/tx_bytes", "234\n");
-	put("sys/class/net/mvm-t1i4/statistics/rx_bytes", "12x\n");
-	put("sys/class/net/mvm-t1i4/statistics/tx_bytes", "1\n");
+	tmpdir_put(root, "sys/class/net/mvm-t1i3/statistics/rx_bytes",
+	    "1000\n");
+	tmpdir_put(root, "sys/class/net/mvm-t1i3/statistics/tx_bytes", "234\n");
+	tmpdir_put(root, "sys/class/net/mvm-t1i4/statistics/rx_bytes", "12x\n");
+	tmpdir_put(root, "sys/class/net/mvm-t1i4/statistics/tx_bytes", "1\n");
 	cr_assert_gt(mvm_idle_procs_read(root, &p), 0);
 
 	cr_assert_eq(mvm_idle_sample(&p, root, 100, 5000, "mvm-t1i3",

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tmpdir.h"
 #include "vmfix.h"
 #include "vmm.h"
 
@@ -32,16 +31,26 @@ env_or_fail(const char *name)
 	return v;
 }
 
+/* Open the engine over the open store; fails the test on error. */
+static void
+open_engine(struct vmfix *fx)
+{
+	struct mvm_error e = { 0 };
+
+	cr_assert_eq(mvm_engine_open(&fx->cfg, fx->store.st, &fx->eng, &e), 0,
+	    "engine: %s", e.msg);
+}
+
 void
 vmfix_setup(struct vmfix *fx, const char *name)
 {
 	char image_check[512];
 
 	memset(fx, 0, sizeof(*fx));
-	tmpdir_make(fx->root, sizeof(fx->root), name);
-	snprintf(fx->state_dir, sizeof(fx->state_dir), "%s/state", fx->root);
-	snprintf(fx->run_dir, sizeof(fx->run_dir), "%s/run", fx->root);
-	snprintf(fx->db, sizeof(fx->db), "%s/state.db", fx->root);
+	storefix_setup(&fx->store, name);
+	snprintf(fx->state_dir, sizeof(fx->state_dir), "%s/state",
+	    fx->store.dir);
+	snprintf(fx->run_dir, sizeof(fx->run_dir), "%s/run", fx->store.dir);
 	fx->cfg = (struct mvm_engine_config){ .state_dir = fx->state_dir,
 	    .run_dir = fx->run_dir, .vmm_path = env_or_fail("MVM_QEMU"),
 	    .image_dir = env_or_fail("MVM_TEST_IMAGE"),
@@ -51,18 +60,14 @@ vmfix_setup(struct vmfix *fx, const char *name)
 	cr_assert_eq(access(image_check, R_OK), 0,
 	    "no guest image at %s: build it with guest/build-image.sh",
 	    fx->cfg.image_dir);
-	vmfix_open(fx);
+	open_engine(fx);
 }
 
 void
 vmfix_open(struct vmfix *fx)
 {
-	struct mvm_error e = { 0 };
-
-	cr_assert_eq(mvm_store_open(fx->db, &fx->st, &e), 0, "store: %s",
-	    e.msg);
-	cr_assert_eq(mvm_engine_open(&fx->cfg, fx->st, &fx->eng, &e), 0,
-	    "engine: %s", e.msg);
+	storefix_open(&fx->store);
+	open_engine(fx);
 }
 
 void
@@ -70,8 +75,7 @@ vmfix_close(struct vmfix *fx)
 {
 	mvm_engine_close(fx->eng);
 	fx->eng = NULL;
-	mvm_store_close(fx->st);
-	fx->st = NULL;
+	storefix_close(&fx->store);
 }
 
 static int
@@ -92,18 +96,19 @@ vmfix_teardown(struct vmfix *fx)
 
 	/* Destroy what a failed test left, then kill what even that missed. */
 	if (fx->eng != NULL && (l = calloc(1, sizeof(*l))) != NULL) {
-		mvm_store_instance_list(fx->st, NULL, NULL, collect, l, NULL);
+		mvm_store_instance_list(fx->store.st, NULL, NULL, collect, l,
+		    NULL);
 		for (size_t i = 0; i < l->n; i++)
 			mvm_engine_destroy(fx->eng, l->v[i].tenant,
 			    l->v[i].pool, l->v[i].id, NULL);
 		free(l);
 	}
 	vmfix_close(fx);
-	if (fx->root[0] == '\0')
+	if (fx->store.dir[0] == '\0')
 		return;
 	snprintf(prefix, sizeof(prefix), "%s/vm/", fx->run_dir);
 	mvm_vmm_kill_orphans(prefix, NULL, NULL);
-	tmpdir_remove(fx->root);
+	storefix_teardown(&fx->store);
 }
 
 void
@@ -115,7 +120,8 @@ vmfix_tenant_create(struct vmfix *fx, const char *id, uint32_t net_id)
 	mvm_tenant_init(&t);
 	snprintf(t.id, sizeof(t.id), "%s", id);
 	t.net_id = net_id;
-	cr_assert_eq(mvm_store_tenant_create(fx->st, &t, &e), 0, "%s", e.msg);
+	cr_assert_eq(mvm_store_tenant_create(fx->store.st, &t, &e), 0, "%s",
+	    e.msg);
 }
 
 void
@@ -200,7 +206,8 @@ vmfix_vmm_count(const struct vmfix *fx, const struct mvm_instance *v,
 			if (buf[i] == '\0')
 				buf[i] = ' ';
 		buf[len] = '\0';
-		if (strstr(buf, fx->root) == NULL || strstr(buf, "qemu") == NULL)
+		if (strstr(buf, fx->store.dir) == NULL ||
+		    strstr(buf, "qemu") == NULL)
 			continue;
 		vmm = strstr(buf, "--api-sock") != NULL;
 		count += vmm;

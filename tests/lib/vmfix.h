@@ -2,11 +2,12 @@
  * vmfix.h: the fixture shared by the suites that boot real guests through
  * mvm-qemu (tests/engine, tests/sleeper, tests/reconcile).
  *
- * A fixture is a fresh tree under /tmp holding the store's database and the
- * engine's state and run directories, with the store and the engine opened
- * over it. The VMM and the guest image come from the environment that meson
- * sets: MVM_QEMU (the mvm-qemu binary) and MVM_TEST_IMAGE (a built guest
- * image; scripts/check.sh builds it once per run).
+ * A fixture is a store fixture (storefix.h: a fresh tree under /tmp holding
+ * the store's database) that also holds the engine's state and run
+ * directories, with the store and the engine opened over it. The VMM and
+ * the guest image come from the environment that meson sets: MVM_QEMU (the
+ * mvm-qemu binary) and MVM_TEST_IMAGE (a built guest image;
+ * scripts/check.sh builds it once per run).
  *
  * Every function here is for Criterion tests: where something the test
  * cannot do without fails, it fails the test with a Criterion assertion
@@ -20,27 +21,28 @@
 
 #include "engine.h"
 #include "guest.h"
-#include "store.h"
+#include "storefix.h"
 
 struct vmfix {
-	char			 root[64];	/* the temp tree */
-	char			 state_dir[128];	/* <root>/state */
-	char			 run_dir[128];	/* <root>/run */
-	char			 db[160];	/* <root>/state.db */
+	struct storefix		 store;	/* the temp tree and its store */
+	char			 state_dir[128];	/* <dir>/state */
+	char			 run_dir[128];	/* <dir>/run */
 	struct mvm_engine_config cfg;	/* over the paths above */
-	struct mvm_store	*st;	/* NULL while closed */
 	struct mvm_engine	*eng;	/* NULL while closed */
 };
 
 /*
- * Zero *fx, make the tree /tmp/mvm-<name>-XXXXXX, fill fx->cfg (timeouts
- * long enough for guests under TCG on a loaded machine) and open the store
- * and the engine. Fails the test when MVM_QEMU or MVM_TEST_IMAGE is unset
- * or the image has no kernel.
+ * Zero *fx, make the tree /tmp/mvm-<name>-XXXXXX with its store
+ * (storefix_setup), fill fx->cfg (timeouts long enough for guests under
+ * TCG on a loaded machine) and open the engine. Fails the test when
+ * MVM_QEMU or MVM_TEST_IMAGE is unset or the image has no kernel.
  */
 void	vmfix_setup(struct vmfix *fx, const char *name);
 
-/* Open the store at fx->db, then the engine over it; fails the test on error. */
+/*
+ * Open the store at fx->store.db, then the engine over it; fails the test
+ * on error.
+ */
 void	vmfix_open(struct vmfix *fx);
 
 /* Close the engine, then the store, and set both to NULL. Either may be closed. */
@@ -75,9 +77,9 @@ struct mvm_guest_exec_result *vmfix_guest_sh(const struct vmfix *fx,
 
 /*
  * Count the VMM processes (mvm-qemu with --api-sock) whose command line
- * mentions fx->root. *unclaimed gets how many of those, and of their QEMU
- * children, belong to no record among the n in `v` (by the record's pid).
- * Returns the count of VMMs.
+ * mentions fx->store.dir. *unclaimed gets how many of those, and of their
+ * QEMU children, belong to no record among the n in `v` (by the record's
+ * pid). Returns the count of VMMs.
  */
 int	vmfix_vmm_count(const struct vmfix *fx, const struct mvm_instance *v,
 	    size_t n, int *unclaimed);

@@ -17,9 +17,9 @@
 
 #include "events.h"
 #include "store.h"
-#include "tmpdir.h"
+#include "storefix.h"
 
-static char dir[64], dbpath[128];
+static struct storefix sf;
 static struct mvm_store *st;
 static struct mvmfs_events *evs;
 static struct mvm_error err;
@@ -27,9 +27,8 @@ static struct mvm_error err;
 static void
 setup(void)
 {
-	tmpdir_make(dir, sizeof(dir), "ev");
-	snprintf(dbpath, sizeof(dbpath), "%s/state.db", dir);
-	cr_assert_eq(mvm_store_open(dbpath, &st, &err), 0, "%s", err.msg);
+	storefix_setup(&sf, "ev");
+	st = sf.st;
 	cr_assert_not_null(evs = mvmfs_events_new(st));
 }
 
@@ -37,8 +36,7 @@ static void
 teardown(void)
 {
 	mvmfs_events_free(evs);
-	mvm_store_close(st);
-	tmpdir_remove(dir);
+	storefix_teardown(&sf);
 }
 
 TestSuite(events, .init = setup, .fini = teardown);

@@ -18,10 +18,10 @@
 
 #include "render.h"
 #include "store.h"
+#include "storefix.h"
 #include "vmm.h"
-#include "tmpdir.h"
 
-static char dir[64], dbpath[128];
+static struct storefix sf;
 static struct mvm_store *st;
 static struct mvmfs_render_src src;
 static struct mvm_error err;
@@ -51,9 +51,8 @@ setup(void)
 	struct mvm_tenant t;
 	struct mvm_pool p;
 
-	tmpdir_make(dir, sizeof(dir), "render");
-	snprintf(dbpath, sizeof(dbpath), "%s/state.db", dir);
-	cr_assert_eq(mvm_store_open(dbpath, &st, &err), 0, "%s", err.msg);
+	storefix_setup(&sf, "render");
+	st = sf.st;
 	src.st = st;
 	src.vmm = "mvm-qemu";
 	src.accel = "tcg";
@@ -85,8 +84,7 @@ setup(void)
 static void
 teardown(void)
 {
-	mvm_store_close(st);
-	tmpdir_remove(dir);
+	storefix_teardown(&sf);
 }
 
 TestSuite(render, .init = setup, .fini = teardown);
@@ -321,21 +319,21 @@ Test(render, log_tails_both_files)
 	size_t len;
 	FILE *f;
 
-	cr_assert_eq(mvmfs_render_log(dir, &out, &len, &err), 0);
+	cr_assert_eq(mvmfs_render_log(sf.dir, &out, &len, &err), 0);
 	cr_assert_str_eq(out, "==> vmm.log <==\n==> console.log <==\n");
 	free(out);
-	snprintf(path, sizeof(path), "%s/vmm.log", dir);
+	snprintf(path, sizeof(path), "%s/vmm.log", sf.dir);
 	f = fopen(path, "w");
 	big = malloc(MVMFS_LOG_TAIL + 10);
 	memset(big, 'o', MVMFS_LOG_TAIL + 10);
 	memcpy(big, "OLD", 3);
 	fwrite(big, 1, MVMFS_LOG_TAIL + 10, f);
 	fclose(f);
-	snprintf(path, sizeof(path), "%s/console.log", dir);
+	snprintf(path, sizeof(path), "%s/console.log", sf.dir);
 	f = fopen(path, "w");
 	fputs("Linux version 6.1\nlogin:\n", f);
 	fclose(f);
-	cr_assert_eq(mvmfs_render_log(dir, &out, &len, &err), 0);
+	cr_assert_eq(mvmfs_render_log(sf.dir, &out, &len, &err), 0);
 	cr_assert_eq(len, 16 + MVMFS_LOG_TAIL + 20 + 25);
 	cr_assert_null(strstr(out, "OLD"));
 	cr_assert_str_eq(out + 16 + MVMFS_LOG_TAIL,

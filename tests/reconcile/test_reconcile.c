@@ -67,7 +67,7 @@ reconciler_open(void)
 {
 	struct mvm_error e = { 0 };
 
-	rx.cfg.st = fx.st;
+	rx.cfg.st = fx.store.st;
 	rx.cfg.eng = fx.eng;
 	cr_assert_eq(mvm_reconcile_open(&rx.cfg, &rx.rec, &e), 0,
 	    "reconciler: %s", e.msg);
@@ -97,7 +97,8 @@ make_pool(const char *id, const char *image)
 	vmfix_pool_init(&p, "acme", id);
 	snprintf(p.image, sizeof(p.image), "%s", image);
 	p.managed = true;
-	cr_assert_eq(mvm_store_pool_create(fx.st, &p, &e), 0, "%s", e.msg);
+	cr_assert_eq(mvm_store_pool_create(fx.store.st, &p, &e), 0, "%s",
+	    e.msg);
 }
 
 static void
@@ -145,8 +146,8 @@ records(struct mvm_instance v[64], const char *pool)
 	size_t n = 0;
 
 	memset(v, 0, 64 * sizeof(*v));
-	cr_assert_eq(mvm_store_instance_list(fx.st, pool ? "acme" : NULL, pool,
-	    collect, &v, NULL), 0);
+	cr_assert_eq(mvm_store_instance_list(fx.store.st, pool ? "acme" : NULL,
+	    pool, collect, &v, NULL), 0);
 	while (v[n].id[0] != '\0')
 		n++;
 	return n;
@@ -159,9 +160,11 @@ set_desired(const char *pool, uint32_t running, uint32_t warm,
 	struct mvm_error e = { 0 };
 	struct mvm_pool p;
 
-	cr_assert_eq(mvm_store_pool_get(fx.st, "acme", pool, &p, NULL), 0);
+	cr_assert_eq(mvm_store_pool_get(fx.store.st, "acme", pool, &p, NULL),
+	    0);
 	p.desired = (struct mvm_counts){ running, warm, sleeping };
-	cr_assert_eq(mvm_store_pool_update(fx.st, &p, &e), 0, "%s", e.msg);
+	cr_assert_eq(mvm_store_pool_update(fx.store.st, &p, &e), 0, "%s",
+	    e.msg);
 }
 
 static struct mvm_reconcile_pool_status
@@ -308,7 +311,7 @@ Test(reconcile, failing_image_reaches_budget)
 	size_t n;
 	int i;
 
-	snprintf(bad, sizeof(bad), "%s/broken", fx.root);
+	snprintf(bad, sizeof(bad), "%s/broken", fx.store.dir);
 	snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s' && truncate -s 4096 "
 	    "'%s/vmlinuz'", fx.cfg.image_dir, bad, bad);
 	cr_assert_eq(system(cmd), 0);
@@ -366,7 +369,7 @@ Test(reconcile, sigkill_mid_pass)
 
 		c.on_change = NULL;
 		c.on_event = NULL;
-		if (mvm_store_open(fx.db, &s, NULL) < 0 ||
+		if (mvm_store_open(fx.store.db, &s, NULL) < 0 ||
 		    mvm_engine_open(&fx.cfg, s, &eng, NULL) < 0)
 			_exit(2);
 		c.st = s;
@@ -377,9 +380,10 @@ Test(reconcile, sigkill_mid_pass)
 		for (;;)
 			pause();
 	}
-	cr_assert_eq(mvm_store_open(fx.db, &fx.st, NULL), 0);
+	storefix_open(&fx.store);
 	for (i = 0; i < WAIT_S * 100; i++) {
-		if (mvm_store_instance_count(fx.st, "acme", "web", NULL) > 0)
+		if (mvm_store_instance_count(fx.store.st, "acme", "web",
+		    NULL) > 0)
 			break;
 		cr_assert_eq(waitpid(child, &st, WNOHANG), 0, "the child died");
 		usleep(10 * 1000);
@@ -390,8 +394,7 @@ Test(reconcile, sigkill_mid_pass)
 	cr_assert_lt(by[MVM_STATE_RUNNING], 2, "converged before the kill");
 	kill(child, SIGKILL);
 	waitpid(child, &st, 0);
-	mvm_store_close(fx.st);
-	fx.st = NULL;
+	storefix_close(&fx.store);
 
 	open_all();
 	mvm_reconcile_kick(rx.rec, "acme", "web");
@@ -412,10 +415,11 @@ Test(reconcile, minimum_runtime_defers)
 	size_t total;
 	int i;
 
-	cr_assert_eq(mvm_store_pool_get(fx.st, "acme", "web", &p, NULL), 0);
+	cr_assert_eq(mvm_store_pool_get(fx.store.st, "acme", "web", &p, NULL),
+	    0);
 	p.runtime.min_running_seconds = 6;
 	p.desired.running = 1;
-	cr_assert_eq(mvm_store_pool_update(fx.st, &p, NULL), 0);
+	cr_assert_eq(mvm_store_pool_update(fx.store.st, &p, NULL), 0);
 	mvm_reconcile_kick(rx.rec, "acme", "web");
 	wait_converged("web", 1, 0, 0);
 
@@ -450,9 +454,9 @@ Test(reconcile, quota_defers_then_proceeds)
 	size_t total;
 	int i;
 
-	cr_assert_eq(mvm_store_tenant_get(fx.st, "acme", &t, NULL), 0);
+	cr_assert_eq(mvm_store_tenant_get(fx.store.st, "acme", &t, NULL), 0);
 	t.quota.max_running = 1;
-	cr_assert_eq(mvm_store_tenant_update(fx.st, &t, NULL), 0);
+	cr_assert_eq(mvm_store_tenant_update(fx.store.st, &t, NULL), 0);
 	set_desired("web", 2, 0, 0);
 	mvm_reconcile_kick(rx.rec, "acme", "web");
 	for (i = 0; i < WAIT_S * 10; i++) {
@@ -470,9 +474,9 @@ Test(reconcile, quota_defers_then_proceeds)
 	cr_assert(strstr(s.pending, "max_running") != NULL, "%s", s.pending);
 	cr_assert_eq(s.totals.failed, 0, "a quota refusal is not a failure");
 
-	cr_assert_eq(mvm_store_tenant_get(fx.st, "acme", &t, NULL), 0);
+	cr_assert_eq(mvm_store_tenant_get(fx.store.st, "acme", &t, NULL), 0);
 	t.quota.max_running = 2;
-	cr_assert_eq(mvm_store_tenant_update(fx.st, &t, NULL), 0);
+	cr_assert_eq(mvm_store_tenant_update(fx.store.st, &t, NULL), 0);
 	mvm_reconcile_kick(rx.rec, "acme", NULL);
 	wait_converged("web", 2, 0, 0);
 	tally("web", by, &total);
@@ -591,11 +595,12 @@ Test(reconcile, apply_documents)
 	    "summary")->valuestring, "converged=yes") != NULL);
 	cJSON_Delete(o);
 	mvm_reconcile_report_free(&rep);
-	cr_assert_eq(mvm_store_tenant_get(fx.st, "corp", &t, NULL), 0);
+	cr_assert_eq(mvm_store_tenant_get(fx.store.st, "corp", &t, NULL), 0);
 	cr_assert_eq(t.net_id, 9);
 	cr_assert_eq(t.uid, 1000);
 	cr_assert_eq(t.quota.max_running, 8);
-	cr_assert_eq(mvm_store_pool_get(fx.st, "corp", "wk", &p, NULL), 0);
+	cr_assert_eq(mvm_store_pool_get(fx.store.st, "corp", "wk", &p, NULL),
+	    0);
 	cr_assert_eq(p.mem_mib, 128);
 	pthread_mutex_lock(&rx.mu);
 	cr_assert_eq(rx.changes[MVM_RECONCILE_TENANT_CREATED], 1);
@@ -613,9 +618,10 @@ Test(reconcile, apply_documents)
 	cr_assert_eq(number(o, "instances_failed"), 0);
 	cJSON_Delete(o);
 	mvm_reconcile_report_free(&rep);
-	cr_assert_eq(mvm_store_tenant_get(fx.st, "corp", &t, NULL), 0);
+	cr_assert_eq(mvm_store_tenant_get(fx.store.st, "corp", &t, NULL), 0);
 	cr_assert_eq(t.quota.max_running, 4);
-	cr_assert_eq(mvm_store_pool_get(fx.st, "corp", "wk", &p, NULL), 0);
+	cr_assert_eq(mvm_store_pool_get(fx.store.st, "corp", "wk", &p, NULL),
+	    0);
 	cr_assert_eq(p.mem_mib, 256);
 	cr_assert_eq(records(v, NULL), 1);
 	cr_assert_eq(v[0].state, MVM_STATE_RUNNING);
@@ -635,9 +641,10 @@ Test(reconcile, apply_documents)
 	assert_strings(o, "tenants_pruned", NULL, NULL);
 	cJSON_Delete(o);
 	mvm_reconcile_report_free(&rep);
-	cr_assert_eq(mvm_store_pool_get(fx.st, "corp", "wk", &p, NULL),
+	cr_assert_eq(mvm_store_pool_get(fx.store.st, "corp", "wk", &p, NULL),
 	    -ENOENT);
-	cr_assert_eq(mvm_store_pool_get(fx.st, "acme", "web", &p, NULL), 0);
+	cr_assert_eq(mvm_store_pool_get(fx.store.st, "acme", "web", &p, NULL),
+	    0);
 
 	/* No tenants, prune_unknown_tenants: both go, gw's guest with them. */
 	o = apply(document(4, 256, 1, false, false, false, true), &rep);
@@ -646,7 +653,7 @@ Test(reconcile, apply_documents)
 	assert_strings(o, "errors", NULL, NULL);
 	cJSON_Delete(o);
 	mvm_reconcile_report_free(&rep);
-	cr_assert_eq(mvm_store_tenant_count(fx.st, NULL), 0);
+	cr_assert_eq(mvm_store_tenant_count(fx.store.st, NULL), 0);
 	cr_assert_eq(records(v, NULL), 0);
 	assert_processes(NULL);
 	pthread_mutex_lock(&rx.mu);
@@ -682,16 +689,16 @@ Test(reconcile, plan_all_is_a_dry_run)
 	struct mvm_pool p;
 
 	/* As stored: web wants nothing. */
-	cr_assert_eq(mvm_reconcile_plan_all(fx.st, NULL, NULL, dry_pool, &dry,
-	    &e), 1, "%s", e.msg);
+	cr_assert_eq(mvm_reconcile_plan_all(fx.store.st, NULL, NULL, dry_pool,
+	    &dry, &e), 1, "%s", e.msg);
 	cr_assert_str_eq(dry.pools[0], "acme/web");
 	cr_assert_eq(dry.steps[0], 0);
 
 	/* As the document would have it: corp's two pools are new. */
 	memset(&dry, 0, sizeof(dry));
 	d = document(8, 128, 2, true, false, true, false);
-	cr_assert_eq(mvm_reconcile_plan_all(fx.st, d, NULL, dry_pool, &dry,
-	    &e), 3, "%s", e.msg);
+	cr_assert_eq(mvm_reconcile_plan_all(fx.store.st, d, NULL, dry_pool,
+	    &dry, &e), 3, "%s", e.msg);
 	mvm_desired_free(d);
 	cr_assert_str_eq(dry.pools[0], "acme/web");
 	cr_assert_str_eq(dry.pools[1], "corp/wk");
@@ -700,6 +707,7 @@ Test(reconcile, plan_all_is_a_dry_run)
 	cr_assert_eq(dry.steps[2], 2, "two creates for running=2");
 
 	/* Nothing was written. */
-	cr_assert_eq(mvm_store_pool_get(fx.st, "corp", "gw", &p, NULL), -ENOENT);
+	cr_assert_eq(mvm_store_pool_get(fx.store.st, "corp", "gw", &p, NULL),
+	    -ENOENT);
 	cr_assert_eq(records(v, NULL), 0);
 }

@@ -71,7 +71,7 @@ setup(void)
 	memset(&sx, 0, sizeof(sx));
 	vmfix_setup(&fx, "sleeper");
 	cr_assert_eq(mvm_sleeper_open(&(struct mvm_sleeper_config){
-	    .st = fx.st, .eng = fx.eng, .guest_timeout_ms = 1000,
+	    .st = fx.store.st, .eng = fx.eng, .guest_timeout_ms = 1000,
 	    .on_moved = on_moved, .on_moved_arg = &sx,
 	    .on_event = on_event, .on_event_arg = &sx }, &sx.sl, &e), 0,
 	    "sleeper: %s", e.msg);
@@ -109,7 +109,8 @@ start_pool(bool pinned, uint32_t min_running)
 	p.runtime.min_running_seconds = min_running;
 	p.sleep.warm_after_idle_seconds = 3;
 	p.sleep.sleep_after_idle_seconds = 8;
-	cr_assert_eq(mvm_store_pool_create(fx.st, &p, &e), 0, "%s", e.msg);
+	cr_assert_eq(mvm_store_pool_create(fx.store.st, &p, &e), 0, "%s",
+	    e.msg);
 
 	memset(&in, 0, sizeof(in));
 	snprintf(in.tenant, sizeof(in.tenant), "acme");
@@ -117,7 +118,8 @@ start_pool(bool pinned, uint32_t min_running)
 	snprintf(in.id, sizeof(in.id), INSTANCE);
 	in.state = MVM_STATE_CREATED;
 	in.created_at = time(NULL);
-	cr_assert_eq(mvm_store_instance_create(fx.st, &in, &e), 0, "%s", e.msg);
+	cr_assert_eq(mvm_store_instance_create(fx.store.st, &in, &e), 0, "%s",
+	    e.msg);
 	cr_assert_eq(in.ip_offset, MVM_NET_FIRST_OFFSET);
 	rc = mvm_engine_transition(fx.eng, "acme", "web", INSTANCE,
 	    MVM_STATE_RUNNING, 0, &e);
@@ -129,8 +131,8 @@ get(void)
 {
 	struct mvm_instance in;
 
-	cr_assert_eq(mvm_store_instance_get(fx.st, "acme", "web", INSTANCE,
-	    &in, NULL), 0);
+	cr_assert_eq(mvm_store_instance_get(fx.store.st, "acme", "web",
+	    INSTANCE, &in, NULL), 0);
 	return in;
 }
 
@@ -187,7 +189,8 @@ events(const char *action, char *detail, size_t len)
 	    .instance = INSTANCE };
 	struct found fd = { .action = action };
 
-	cr_assert_eq(mvm_store_event_list(fx.st, &f, match_event, &fd, NULL), 0);
+	cr_assert_eq(mvm_store_event_list(fx.store.st, &f, match_event, &fd,
+	    NULL), 0);
 	if (detail != NULL)
 		snprintf(detail, len, "%s", fd.detail);
 	return fd.n;

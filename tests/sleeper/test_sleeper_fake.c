@@ -9,7 +9,6 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,8 @@
 #include "netplan.h"
 #include "sleeper.h"
 #include "store.h"
+#include "storefix.h"
+#include "tmpdir.h"
 
 #define NET_ID		3017
 #define PID_WEB		5000001
@@ -28,35 +29,14 @@
 #define PID_OTHER	5000003
 
 static struct {
-	char			 dir[64];
+	struct storefix		 store;	/* the temp dir and its store */
 	char			 fake[96];
-	struct mvm_store	*st;
 	struct mvm_engine	*eng;
 	struct mvm_sleeper	*sl;
 	char			 told[32][MVM_EVENT_ACTION_MAX + 1];
 	int			 ntold;
 	int			 moved;
 } fx;
-
-/* Write `text` to fake/rel, making the directories on the way. */
-static void
-put(const char *rel, const char *text)
-{
-	char path[PATH_MAX], *slash;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", fx.fake, rel);
-	for (slash = path + strlen(fx.fake) + 1; (slash = strchr(slash, '/'));
-	    slash++) {
-		*slash = '\0';
-		cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "%s",
-		    path);
-		*slash = '/';
-	}
-	cr_assert_not_null(f = fopen(path, "w"), "%s", path);
-	fputs(text, f);
-	cr_assert_eq(fclose(f), 0);
-}
 
 /* A /proc/<pid>/stat line with `ticks` of user time. */
 static void
@@ -69,7 +49,7 @@ put_stat(int pid, int ppid, unsigned ticks, unsigned start)
 	    "0 0 %u 0 0 0 20 0 1 0 %u 1000 10 18446744073709551615 1 1 0 "
 	    "0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n", pid, ppid, pid, pid, ticks,
 	    start);
-	put(rel, text);
+	tmpdir_put(fx.fake, rel, text);
 }
 
 /* The byte counters of the tap of the instance at `offset`. */
@@ -81,10 +61,10 @@ put_tap(uint16_t offset, unsigned rx, unsigned tx)
 	mvm_net_tap_name(NET_ID, offset, tap);
 	snprintf(rel, sizeof(rel), "sys/class/net/%s/statistics/rx_bytes", tap);
 	snprintf(num, sizeof(num), "%u\n", rx);
-	put(rel, num);
+	tmpdir_put(fx.fake, rel, num);
 	snprintf(rel, sizeof(rel), "sys/class/net/%s/statistics/tx_bytes", tap);
 	snprintf(num, sizeof(num), "%u\n", tx);
-	put(rel, num);
+	tmpdir_put(fx.fake, rel, num);
 }
 
 static void
@@ -117,7 +97,7 @@ pool(const char *id, bool pinned, uint32_t min_running)
 	p.runtime.min_running_seconds = min_running;
 	p.sleep.warm_after_idle_seconds = 2;
 	p.sleep.sleep_after_idle_seconds = 4;
-	cr_assert_eq(mvm_store_pool_create(fx.st, &p, NULL), 0);
+	cr_assert_eq(mvm_store_pool_create(fx.store.st, &p, NULL), 0);
 }
 
 static void
@@ -136,7 +116,7 @@ instance(const char *pool, const char *id, enum mvm_state state, int pid,
 		in.entered_running_at = time(NULL);
 	in.pid = pid;
 	in.pid_start = start;
-	cr_assert_eq(mvm_store_instance_create(fx.st, &in, NULL), 0);
+	cr_assert_eq(mvm_store_instance_create(fx.store.st, &in, NULL), 0);
 }
 
 /*
@@ -152,11 +132,10 @@ setup(void)
 	char state[128], run[128];
 
 	memset(&fx, 0, sizeof(fx));
-	snprintf(fx.dir, sizeof(fx.dir), "/tmp/mvm-sleeper-fake-XXXXXX");
-	cr_assert_not_null(mkdtemp(fx.dir));
-	snprintf(fx.fake, sizeof(fx.fake), "%s/fake", fx.dir);
-	snprintf(state, sizeof(state), "%s/state", fx.dir);
-	snprintf(run, sizeof(run), "%s/run", fx.dir);
+	storefix_setup(&fx.store, "sleeper-fake");
+	snprintf(fx.fake, sizeof(fx.fake), "%s/fake", fx.store.dir);
+	snprintf(state, sizeof(state), "%s/state", fx.store.dir);
+	snprintf(run, sizeof(run), "%s/run", fx.store.dir);
 	cr_assert_eq(mkdir(fx.fake, 0755), 0);
 
 	put_stat(1, 0, 0, 1);
@@ -166,15 +145,12 @@ setup(void)
 	put_stat(PID_OTHER, 1, 100, 9000);
 	put_tap(MVM_NET_FIRST_OFFSET, 1000, 1000);
 
-	snprintf(state, sizeof(state), "%s/state.db", fx.dir);
-	cr_assert_eq(mvm_store_open(state, &fx.st, &e), 0, "%s", e.msg);
-	snprintf(state, sizeof(state), "%s/state", fx.dir);
 	cr_assert_eq(mvm_engine_open(&(struct mvm_engine_config){
 	    .state_dir = state, .run_dir = run, .vmm_path = "/bin/false",
-	    .image_dir = fx.dir, .api_timeout_ms = 500 }, fx.st, &fx.eng, &e),
-	    0, "%s", e.msg);
+	    .image_dir = fx.store.dir, .api_timeout_ms = 500 }, fx.store.st,
+	    &fx.eng, &e), 0, "%s", e.msg);
 	cr_assert_eq(mvm_sleeper_open(&(struct mvm_sleeper_config){
-	    .st = fx.st, .eng = fx.eng, .root = fx.fake,
+	    .st = fx.store.st, .eng = fx.eng, .root = fx.fake,
 	    .guest_timeout_ms = 100, .on_event = on_event,
 	    .on_event_arg = &fx, .on_moved = on_moved,
 	    .on_moved_arg = &fx }, &fx.sl, &e), 0, "%s", e.msg);
@@ -182,7 +158,7 @@ setup(void)
 	mvm_tenant_init(&t);
 	snprintf(t.id, sizeof(t.id), "acme");
 	t.net_id = NET_ID;
-	cr_assert_eq(mvm_store_tenant_create(fx.st, &t, NULL), 0);
+	cr_assert_eq(mvm_store_tenant_create(fx.store.st, &t, NULL), 0);
 	pool("web", false, 3600);
 	pool("still", true, 0);
 	pool("other", false, 0);
@@ -196,13 +172,9 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[128];
-
 	mvm_sleeper_close(fx.sl);
 	mvm_engine_close(fx.eng);
-	mvm_store_close(fx.st);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx.dir);
-	cr_expect_eq(system(cmd), 0);
+	cr_expect_eq(storefix_teardown(&fx.store), 0);
 }
 
 TestSuite(sleeper_fake, .init = setup, .fini = teardown, .timeout = 60);
@@ -260,8 +232,8 @@ events(const char *pool, const char *id, const char *action)
 	    .instance = id };
 	struct count c = { .action = action };
 
-	cr_assert_eq(mvm_store_event_list(fx.st, &f, count_event, &c, NULL),
-	    0);
+	cr_assert_eq(mvm_store_event_list(fx.store.st, &f, count_event, &c,
+	    NULL), 0);
 	snprintf(last_detail, sizeof(last_detail), "%s", c.detail);
 	return c.n;
 }
@@ -272,12 +244,12 @@ set_instance(const char *pool, const char *id, enum mvm_state state,
 {
 	struct mvm_instance in;
 
-	cr_assert_eq(mvm_store_instance_get(fx.st, "acme", pool, id, &in,
+	cr_assert_eq(mvm_store_instance_get(fx.store.st, "acme", pool, id, &in,
 	    NULL), 0);
 	in.state = state;
 	in.pid = pid;
 	in.pid_start = start;
-	cr_assert_eq(mvm_store_instance_update(fx.st, &in, NULL), 0);
+	cr_assert_eq(mvm_store_instance_update(fx.store.st, &in, NULL), 0);
 }
 
 Test(sleeper_fake, measures_running_and_warm_instances)
@@ -384,7 +356,7 @@ Test(sleeper_fake, defers_once_and_leaves_pinned_pools_alone)
 	snprintf(it.tenant, sizeof(it.tenant), "acme");
 	snprintf(it.pool, sizeof(it.pool), "other");
 	snprintf(it.instance, sizeof(it.instance), "c");
-	cr_assert_eq(mvm_store_intent_begin(fx.st, &it, NULL), 0);
+	cr_assert_eq(mvm_store_intent_begin(fx.store.st, &it, NULL), 0);
 
 	/* Past both thresholds (2 s and 4 s) by the wall clock. */
 	for (i = 0; i < 25; i++) {
@@ -413,8 +385,8 @@ Test(sleeper_fake, defers_once_and_leaves_pinned_pools_alone)
 	cr_assert_eq(fx.ntold, 1);
 	cr_assert_str_eq(fx.told[0], "sleep.defer");
 	cr_assert_eq(fx.moved, 0);
-	cr_assert_eq(mvm_store_instance_get(fx.st, "acme", "web", "a", &in,
-	    NULL), 0);
+	cr_assert_eq(mvm_store_instance_get(fx.store.st, "acme", "web", "a",
+	    &in, NULL), 0);
 	cr_assert_eq(in.state, MVM_STATE_RUNNING);
 }
 
@@ -440,7 +412,7 @@ Test(sleeper_fake, failed_move_is_an_event)
 
 Test(sleeper_fake, refusals)
 {
-	struct mvm_sleeper_config cfg = { .st = fx.st };
+	struct mvm_sleeper_config cfg = { .st = fx.store.st };
 	struct mvm_sleeper_result r;
 	struct mvm_error e = { 0 };
 	struct mvm_sleeper *s = (void *)1;
@@ -451,8 +423,8 @@ Test(sleeper_fake, refusals)
 	cr_assert(strstr(e.msg, "engine") != NULL, "%s", e.msg);
 
 	/* A root without proc/: the pass fails and moves nothing. */
-	snprintf(noproc, sizeof(noproc), "%s/state", fx.dir);
-	cfg = (struct mvm_sleeper_config){ .st = fx.st, .eng = fx.eng,
+	snprintf(noproc, sizeof(noproc), "%s/state", fx.store.dir);
+	cfg = (struct mvm_sleeper_config){ .st = fx.store.st, .eng = fx.eng,
 	    .root = noproc };
 	cr_assert_eq(mvm_sleeper_open(&cfg, &s, &e), 0, "%s", e.msg);
 	cr_assert_eq(mvm_sleeper_pass(s, &r, &e), -ENOENT);

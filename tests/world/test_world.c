@@ -12,28 +12,25 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "storefix.h"
 #include "world.h"
-#include "tmpdir.h"
 
-static char dir[64];
-static char path[128];
+static struct storefix sf;
 static struct mvm_store *st;
 static struct mvm_error err;
 
 static void
 setup(void)
 {
-	tmpdir_make(dir, sizeof(dir), "world");
-	snprintf(path, sizeof(path), "%s/state.db", dir);
-	cr_assert_eq(mvm_store_open(path, &st, &err), 0, "%s", err.msg);
+	storefix_setup(&sf, "world");
+	st = sf.st;
 }
 
 static void
 teardown(void)
 {
-	mvm_store_close(st);
+	storefix_teardown(&sf);
 	st = NULL;
-	tmpdir_remove(dir);
 }
 
 TestSuite(world, .init = setup, .fini = teardown);
