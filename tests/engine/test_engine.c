@@ -347,7 +347,7 @@ crash_during(enum mvm_state to, int step, enum mvm_state expect1,
 	    in.state == MVM_STATE_RUNNING || in.state == MVM_STATE_WARM ? 1 : 0);
 }
 
-/* Step numbers of engine.c (its enum step): LAUNCHED=2, BOOTED=4, SNAPSHOTTING=7. */
+/* Step numbers of runtime/engine/engine_int.h (enum step): LAUNCHED=2, BOOTED=4, SNAPSHOTTING=7. */
 Test(engine, crash_during_start)
 {
 	struct mvm_instance in;

@@ -15,10 +15,10 @@
 
 #include "secrets.h"
 #include "store.h"
-#include "tmpdir.h"
+#include "storefix.h"
 
-static char dir[64], dbpath[128], keypath[128];
-static struct mvm_store *st;
+static struct storefix fx;
+static char keypath[128];
 static struct mvm_secrets *sec;
 static struct mvm_error err;
 
@@ -27,14 +27,12 @@ setup(void)
 {
 	struct mvm_tenant t;
 
-	tmpdir_make(dir, sizeof(dir), "sec");
-	snprintf(dbpath, sizeof(dbpath), "%s/state.db", dir);
-	snprintf(keypath, sizeof(keypath), "%s/node.key", dir);
-	cr_assert_eq(mvm_store_open(dbpath, &st, &err), 0, "%s", err.msg);
+	storefix_setup(&fx, "sec");
+	snprintf(keypath, sizeof(keypath), "%s/node.key", fx.dir);
 	mvm_tenant_init(&t);
 	strcpy(t.id, "acme");
-	cr_assert_eq(mvm_store_tenant_create(st, &t, &err), 0);
-	cr_assert_eq(mvm_secrets_open(dir, st, &sec, &err), 0, "%s",
+	cr_assert_eq(mvm_store_tenant_create(fx.st, &t, &err), 0);
+	cr_assert_eq(mvm_secrets_open(fx.dir, fx.st, &sec, &err), 0, "%s",
 	    err.msg);
 }
 
@@ -42,10 +40,8 @@ static void
 teardown(void)
 {
 	mvm_secrets_close(sec);
-	mvm_store_close(st);
 	sec = NULL;
-	st = NULL;
-	tmpdir_remove(dir);
+	storefix_teardown(&fx);
 }
 
 TestSuite(secrets, .init = setup, .fini = teardown);
@@ -82,7 +78,7 @@ Test(secrets, key_file_is_private_and_reused)
 	cr_assert_eq(read(fd, k1, 32), 32);
 	close(fd);
 	mvm_secrets_close(sec);
-	cr_assert_eq(mvm_secrets_open(dir, st, &sec, &err), 0);
+	cr_assert_eq(mvm_secrets_open(fx.dir, fx.st, &sec, &err), 0);
 	fd = open(keypath, O_RDONLY);
 	cr_assert_eq(read(fd, k2, 32), 32);
 	close(fd);
@@ -126,17 +122,17 @@ Test(secrets, database_never_holds_the_plaintext)
 	cr_assert_eq(mvm_secrets_get(sec, "acme", &out, &len, &err), 0);
 	cr_assert_eq(len, sizeof(text) - 1);
 	mvm_secrets_free_text(out, len);
-	mvm_store_close(st);	/* checkpoint the WAL into the file */
-	st = NULL;
-	cr_assert(!file_has(dbpath, "correct-horse", 13));
-	cr_assert(!file_has(dbpath, "API_KEY", 7));
-	snprintf(path, sizeof(path), "%s-wal", dbpath);
+	mvm_store_close(fx.st);	/* checkpoint the WAL into the file */
+	fx.st = NULL;
+	cr_assert(!file_has(fx.db, "correct-horse", 13));
+	cr_assert(!file_has(fx.db, "API_KEY", 7));
+	snprintf(path, sizeof(path), "%s-wal", fx.db);
 	cr_assert(!file_has(path, "correct-horse", 13));
 	/* But the sealed value is there. */
-	cr_assert(file_has(dbpath, "secrets:acme", 12));
-	cr_assert_eq(mvm_store_open(dbpath, &st, &err), 0);
+	cr_assert(file_has(fx.db, "secrets:acme", 12));
+	cr_assert_eq(mvm_store_open(fx.db, &fx.st, &err), 0);
 	mvm_secrets_close(sec);
-	cr_assert_eq(mvm_secrets_open(dir, st, &sec, &err), 0);
+	cr_assert_eq(mvm_secrets_open(fx.dir, fx.st, &sec, &err), 0);
 	cr_assert_eq(mvm_secrets_get(sec, "acme", &out, &len, &err), 0);
 	cr_assert(memcmp(out, text, len) == 0);
 	mvm_secrets_free_text(out, len);
@@ -167,15 +163,15 @@ Test(secrets, event_carries_only_the_version)
 	mvm_secrets_on_event(sec, on_event, &published);
 	cr_assert_eq(mvm_secrets_set(sec, "acme", "PW=hunter2\n", 11,
 	    &err), 1);
-	cr_assert_eq(mvm_store_meta_get(st, "secrets:acme", b64a,
+	cr_assert_eq(mvm_store_meta_get(fx.st, "secrets:acme", b64a,
 	    sizeof(b64a), &err), (int)strlen(b64a));
 	cr_assert_eq(mvm_secrets_rotate(sec, "acme", &err), 2);
-	cr_assert_eq(mvm_store_meta_get(st, "secrets:acme", b64b,
+	cr_assert_eq(mvm_store_meta_get(fx.st, "secrets:acme", b64b,
 	    sizeof(b64b), &err), (int)strlen(b64b));
 	cr_assert_str_neq(b64a, b64b, "a fresh nonce per version");
 	cr_assert_eq(published, 2);
 	memset(&ev, 0, sizeof(ev));
-	cr_assert_eq(mvm_store_event_list(st, NULL, grab, &ev, &err), 0);
+	cr_assert_eq(mvm_store_event_list(fx.st, NULL, grab, &ev, &err), 0);
 	cr_assert_str_eq(ev.tenant, "acme");
 	cr_assert_str_eq(ev.action, "tenant.secrets");
 	cr_assert_str_eq(ev.detail, "version=2");
@@ -207,19 +203,19 @@ Test(secrets, wrong_key_or_altered_row_is_eio)
 	size_t len;
 
 	cr_assert_eq(mvm_secrets_set(sec, "acme", "A=1\n", 4, &err), 1);
-	mvm_store_meta_get(st, "secrets:acme", b64, sizeof(b64), &err);
+	mvm_store_meta_get(fx.st, "secrets:acme", b64, sizeof(b64), &err);
 	b64[30] = b64[30] == 'A' ? 'B' : 'A';
-	cr_assert_eq(mvm_store_meta_set(st, "secrets:acme", b64, &err), 0);
+	cr_assert_eq(mvm_store_meta_set(fx.st, "secrets:acme", b64, &err), 0);
 	cr_assert_eq(mvm_secrets_get(sec, "acme", &out, &len, &err), -EIO);
 	cr_assert_null(out);
-	cr_assert_eq(mvm_store_meta_set(st, "secrets:acme", "!!!", &err), 0);
+	cr_assert_eq(mvm_store_meta_set(fx.st, "secrets:acme", "!!!", &err), 0);
 	cr_assert_eq(mvm_secrets_get(sec, "acme", &out, &len, &err), -EIO);
 	/* A new node key cannot open the old value. */
 	cr_assert_eq(mvm_secrets_set(sec, "acme", "A=1\n", 4, &err), 2);
 	mvm_secrets_close(sec);
 	sec = NULL;
 	cr_assert_eq(unlink(keypath), 0);
-	cr_assert_eq(mvm_secrets_open(dir, st, &sec, &err), 0);
+	cr_assert_eq(mvm_secrets_open(fx.dir, fx.st, &sec, &err), 0);
 	cr_assert_eq(mvm_secrets_get(sec, "acme", &out, &len, &err), -EIO);
 	cr_assert(strstr(err.msg, "node's key") != NULL, "%s", err.msg);
 }
@@ -233,13 +229,13 @@ Test(secrets, a_row_moved_to_another_tenant_does_not_open)
 	mvm_tenant_init(&t);
 	strcpy(t.id, "evil");
 	t.net_id = 9;
-	cr_assert_eq(mvm_store_tenant_create(st, &t, &err), 0, "%s", err.msg);
+	cr_assert_eq(mvm_store_tenant_create(fx.st, &t, &err), 0, "%s", err.msg);
 	cr_assert_eq(mvm_secrets_set(sec, "acme", "TOKEN=acme-only\n", 16,
 	    &err), 1);
-	cr_assert_gt(mvm_store_meta_get(st, "secrets:acme", b64, sizeof(b64),
+	cr_assert_gt(mvm_store_meta_get(fx.st, "secrets:acme", b64, sizeof(b64),
 	    &err), 0);
-	cr_assert_eq(mvm_store_meta_set(st, "secrets:evil", b64, &err), 0);
-	cr_assert_eq(mvm_store_meta_set(st, "secrets_version:evil", "1", &err),
+	cr_assert_eq(mvm_store_meta_set(fx.st, "secrets:evil", b64, &err), 0);
+	cr_assert_eq(mvm_store_meta_set(fx.st, "secrets_version:evil", "1", &err),
 	    0);
 	cr_assert_eq(mvm_secrets_get(sec, "evil", &out, &len, &err), -EIO);
 	cr_assert_null(out);
@@ -250,12 +246,12 @@ Test(secrets, refuses_a_readable_or_bad_key_file)
 	mvm_secrets_close(sec);
 	sec = NULL;
 	cr_assert_eq(chmod(keypath, 0644), 0);
-	cr_assert_eq(mvm_secrets_open(dir, st, &sec, &err), -EACCES);
+	cr_assert_eq(mvm_secrets_open(fx.dir, fx.st, &sec, &err), -EACCES);
 	cr_assert_null(sec);
 	cr_assert_eq(chmod(keypath, 0600), 0);
 	cr_assert_eq(truncate(keypath, 31), 0);
-	cr_assert_eq(mvm_secrets_open(dir, st, &sec, &err), -EIO);
-	cr_assert_eq(mvm_secrets_open("/nonexistent/dir", st, &sec, &err),
+	cr_assert_eq(mvm_secrets_open(fx.dir, fx.st, &sec, &err), -EIO);
+	cr_assert_eq(mvm_secrets_open("/nonexistent/dir", fx.st, &sec, &err),
 	    -ENOENT);
 }
 

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "store.h"
-#include "storefix.h"
+#include "storetest.h"
 
 static struct mvm_store *st;
 static struct mvm_error err;
@@ -22,17 +22,17 @@ static struct mvm_error err;
 static void
 setup(void)
 {
-	storefix_setup(&st);
+	storetest_setup(&st);
 }
 
-TestSuite(store, .init = setup, .fini = storefix_teardown);
+TestSuite(store, .init = setup, .fini = storetest_teardown);
 
 /* Transactions. */
 
 Test(store, rollback_undoes_everything)
 {
-	struct mvm_tenant t = storefix_tenant("acme", 3);
-	struct mvm_pool p = storefix_pool("acme", "web");
+	struct mvm_tenant t = storetest_tenant("acme", 3);
+	struct mvm_pool p = storetest_pool("acme", "web");
 
 	cr_assert_eq(mvm_store_begin(st, &err), 0);
 	cr_assert_eq(mvm_store_tenant_create(st, &t, &err), 0);
@@ -47,8 +47,8 @@ Test(store, rollback_undoes_everything)
 
 Test(store, failing_call_inside_transaction_undoes_only_itself)
 {
-	struct mvm_tenant t = storefix_tenant("acme", 3);
-	struct mvm_instance in = storefix_instance("acme", "nope", "i1");
+	struct mvm_tenant t = storetest_tenant("acme", 3);
+	struct mvm_instance in = storetest_instance("acme", "nope", "i1");
 
 	cr_assert_eq(mvm_store_begin(st, &err), 0);
 	cr_assert_eq(mvm_store_tenant_create(st, &t, &err), 0);
@@ -60,9 +60,9 @@ Test(store, failing_call_inside_transaction_undoes_only_itself)
 
 Test(store, failure_mid_transaction_then_rollback_leaves_nothing)
 {
-	struct mvm_tenant t = storefix_tenant("acme", 3),
-	    dup = storefix_tenant("beta", 3);
-	struct mvm_pool p = storefix_pool("acme", "web");
+	struct mvm_tenant t = storetest_tenant("acme", 3),
+	    dup = storetest_tenant("beta", 3);
+	struct mvm_pool p = storetest_pool("acme", "web");
 
 	cr_assert_eq(mvm_store_begin(st, &err), 0);
 	cr_assert_eq(mvm_store_tenant_create(st, &t, &err), 0);
@@ -85,9 +85,9 @@ Test(store, transaction_misuse_is_einval)
 Test(store, other_connections_see_only_commits)
 {
 	struct mvm_store *other;
-	struct mvm_tenant t = storefix_tenant("acme", 3);
+	struct mvm_tenant t = storetest_tenant("acme", 3);
 
-	cr_assert_eq(mvm_store_open(storefix_path, &other, &err), 0);
+	cr_assert_eq(mvm_store_open(storetest_fix.db, &other, &err), 0);
 	cr_assert_eq(mvm_store_begin(st, &err), 0);
 	cr_assert_eq(mvm_store_tenant_create(st, &t, &err), 0);
 	/* A reader on another connection sees the last commit only. */
@@ -99,12 +99,12 @@ Test(store, other_connections_see_only_commits)
 
 Test(store, close_rolls_back_an_open_transaction)
 {
-	struct mvm_tenant t = storefix_tenant("acme", 3);
+	struct mvm_tenant t = storetest_tenant("acme", 3);
 
 	cr_assert_eq(mvm_store_begin(st, &err), 0);
 	cr_assert_eq(mvm_store_tenant_create(st, &t, &err), 0);
 	mvm_store_close(st);
-	cr_assert_eq(mvm_store_open(storefix_path, &st, &err), 0);
+	cr_assert_eq(mvm_store_open(storetest_fix.db, &st, &err), 0);
 	cr_assert_eq(mvm_store_tenant_count(st, &err), 0);
 }
 
@@ -172,7 +172,7 @@ Test(store, hostile_strings_are_stored_verbatim)
 	char long_id[MVM_ID_MAX + 1], buf[8];
 
 	for (int i = 0; i < 4; i++) {
-		t = storefix_tenant(ids[i], (uint16_t)(10 + i));
+		t = storetest_tenant(ids[i], (uint16_t)(10 + i));
 		cr_assert_eq(mvm_store_tenant_create(st, &t, &err), 0, "%s",
 		    err.msg);
 		cr_assert_eq(mvm_store_tenant_get(st, ids[i], &got, &err), 0);
@@ -180,7 +180,7 @@ Test(store, hostile_strings_are_stored_verbatim)
 	}
 	memset(long_id, 'a', MVM_ID_MAX);
 	long_id[MVM_ID_MAX] = '\0';
-	t = storefix_tenant(long_id, 20);
+	t = storetest_tenant(long_id, 20);
 	cr_assert_eq(mvm_store_tenant_create(st, &t, &err), 0);
 	cr_assert_eq(mvm_store_tenant_get(st, long_id, &got, &err), 0);
 	cr_assert_str_eq(got.id, long_id);
@@ -194,7 +194,7 @@ Test(store, hostile_strings_are_stored_verbatim)
 
 Test(store, unterminated_text_field_is_einval)
 {
-	struct mvm_tenant t = storefix_tenant("acme", 3);
+	struct mvm_tenant t = storetest_tenant("acme", 3);
 
 	memset(t.id, 'a', sizeof(t.id));
 	cr_assert_eq(mvm_store_tenant_create(st, &t, &err), -EINVAL);
@@ -203,30 +203,30 @@ Test(store, unterminated_text_field_is_einval)
 
 Test(store, oversized_or_out_of_range_rows_read_back_as_eio)
 {
-	struct mvm_instance in = storefix_instance("acme", "web", "i1"), got;
+	struct mvm_instance in = storetest_instance("acme", "web", "i1"), got;
 	struct mvm_tenant t;
 	char sql[512];
 
-	storefix_tenant_and_pool(st, "acme", "web");
+	storetest_tenant_and_pool(st, "acme", "web");
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
 
 	/* A reason longer than the array. */
 	snprintf(sql, sizeof(sql), "UPDATE instances SET reason = "
 	    "printf('%%.300c', 'x')");
-	storefix_raw_sql(storefix_path, sql);
+	storetest_raw_sql(storetest_fix.db, sql);
 	cr_assert_eq(mvm_store_instance_get(st, "acme", "web", "i1", &got,
 	    &err), -EIO);
 	cr_assert_not_null(strstr(err.msg, "reason"), "%s", err.msg);
 
 	/* A state the enum does not have, past the CHECK constraint. */
-	storefix_raw_sql(storefix_path, "PRAGMA ignore_check_constraints = ON; "
+	storetest_raw_sql(storetest_fix.db, "PRAGMA ignore_check_constraints = ON; "
 	    "UPDATE instances SET reason = '', state = 9");
 	cr_assert_eq(mvm_store_instance_get(st, "acme", "web", "i1", &got,
 	    &err), -EIO);
 	cr_assert_not_null(strstr(err.msg, "state"), "%s", err.msg);
 
 	/* A net_id beyond uint16_t. */
-	storefix_raw_sql(storefix_path, "PRAGMA ignore_check_constraints = ON; "
+	storetest_raw_sql(storetest_fix.db, "PRAGMA ignore_check_constraints = ON; "
 	    "UPDATE tenants SET net_id = 70000");
 	cr_assert_eq(mvm_store_tenant_get(st, "acme", &t, &err), -EIO);
 }

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "store.h"
-#include "storefix.h"
+#include "storetest.h"
 
 static struct mvm_store *st;
 static struct mvm_error err;
@@ -19,10 +19,10 @@ static struct mvm_error err;
 static void
 setup(void)
 {
-	storefix_setup(&st);
+	storetest_setup(&st);
 }
 
-TestSuite(store, .init = setup, .fini = storefix_teardown);
+TestSuite(store, .init = setup, .fini = storetest_teardown);
 
 /* Events. */
 

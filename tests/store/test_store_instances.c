@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "store.h"
-#include "storefix.h"
+#include "storetest.h"
 
 static struct mvm_store *st;
 static struct mvm_error err;
@@ -19,18 +19,18 @@ static struct mvm_error err;
 static void
 setup(void)
 {
-	storefix_setup(&st);
+	storetest_setup(&st);
 }
 
-TestSuite(store, .init = setup, .fini = storefix_teardown);
+TestSuite(store, .init = setup, .fini = storetest_teardown);
 
 /* Instances. */
 
 Test(store, instance_round_trips_every_field)
 {
-	struct mvm_instance in = storefix_instance("acme", "web", "i1"), got;
+	struct mvm_instance in = storetest_instance("acme", "web", "i1"), got;
 
-	storefix_tenant_and_pool(st, "acme", "web");
+	storetest_tenant_and_pool(st, "acme", "web");
 	in.state = MVM_STATE_SLEEPING;
 	in.op = MVM_OP_DESTROYING;
 	in.created_at = 1;
@@ -48,26 +48,26 @@ Test(store, instance_round_trips_every_field)
 	memset(&got, 0xa5, sizeof(got));
 	cr_assert_eq(mvm_store_instance_get(st, "acme", "web", "i1", &got,
 	    &err), 0);
-	storefix_instance_eq(&got, &in);
+	storetest_instance_eq(&got, &in);
 }
 
 Test(store, instance_create_errors)
 {
-	struct mvm_instance in = storefix_instance("acme", "nope", "i1");
+	struct mvm_instance in = storetest_instance("acme", "nope", "i1");
 
-	storefix_tenant_and_pool(st, "acme", "web");
+	storetest_tenant_and_pool(st, "acme", "web");
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), -ENOENT);
 	cr_assert_str_eq(err.msg, "pool \"acme/nope\" does not exist");
-	in = storefix_instance("ghost", "web", "i1");
+	in = storetest_instance("ghost", "web", "i1");
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), -ENOENT);
 
-	in = storefix_instance("acme", "web", "i1");
+	in = storetest_instance("acme", "web", "i1");
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
-	in = storefix_instance("acme", "web", "i1");
+	in = storetest_instance("acme", "web", "i1");
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), -EEXIST);
 	cr_assert_str_eq(err.msg, "instance \"acme/web/i1\" already exists");
 
-	in = storefix_instance("acme", "web", "i2");
+	in = storetest_instance("acme", "web", "i2");
 	in.ip_offset = 3;
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), -EEXIST);
 	cr_assert_str_eq(err.msg, "ip_offset 3 of tenant \"acme\" is already "
@@ -88,15 +88,15 @@ Test(store, offsets_fill_the_subnet_then_enospc_and_reuse)
 	uint8_t used[32];
 	char id[16];
 
-	storefix_tenant_and_pool(st, "acme", "web");
+	storetest_tenant_and_pool(st, "acme", "web");
 	for (int i = 3; i <= 254; i++) {
 		snprintf(id, sizeof(id), "i%d", i);
-		in = storefix_instance("acme", "web", id);
+		in = storetest_instance("acme", "web", id);
 		cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0, "%s",
 		    err.msg);
 		cr_assert_eq(in.ip_offset, i);
 	}
-	in = storefix_instance("acme", "web", "one-too-many");
+	in = storetest_instance("acme", "web", "one-too-many");
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), -ENOSPC);
 	cr_assert_not_null(strstr(err.msg, "no free address in 10.240.3.0/24"),
 	    "%s", err.msg);
@@ -114,23 +114,23 @@ Test(store, offsets_fill_the_subnet_then_enospc_and_reuse)
 	    &err), 0);
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
 	cr_assert_eq(in.ip_offset, 40);
-	in = storefix_instance("acme", "web", "another");
+	in = storetest_instance("acme", "web", "another");
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
 	cr_assert_eq(in.ip_offset, 100);
 }
 
 Test(store, offsets_are_per_tenant)
 {
-	struct mvm_tenant b = storefix_tenant("beta", 4);
-	struct mvm_pool p = storefix_pool("beta", "web");
-	struct mvm_instance in = storefix_instance("acme", "web", "i1");
+	struct mvm_tenant b = storetest_tenant("beta", 4);
+	struct mvm_pool p = storetest_pool("beta", "web");
+	struct mvm_instance in = storetest_instance("acme", "web", "i1");
 	uint8_t used[32];
 
-	storefix_tenant_and_pool(st, "acme", "web");
+	storetest_tenant_and_pool(st, "acme", "web");
 	cr_assert_eq(mvm_store_tenant_create(st, &b, &err), 0);
 	cr_assert_eq(mvm_store_pool_create(st, &p, &err), 0);
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
-	in = storefix_instance("beta", "web", "i1");
+	in = storetest_instance("beta", "web", "i1");
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
 	cr_assert_eq(in.ip_offset, 3);
 	cr_assert_eq(mvm_store_used_offsets(st, "ghost", used, &err), -ENOENT);
@@ -138,28 +138,28 @@ Test(store, offsets_are_per_tenant)
 
 Test(store, offsets_are_tenant_wide_across_pools)
 {
-	struct mvm_pool p = storefix_pool("acme", "api");
-	struct mvm_instance in = storefix_instance("acme", "web", "i1");
+	struct mvm_pool p = storetest_pool("acme", "api");
+	struct mvm_instance in = storetest_instance("acme", "web", "i1");
 
-	storefix_tenant_and_pool(st, "acme", "web");
+	storetest_tenant_and_pool(st, "acme", "web");
 	cr_assert_eq(mvm_store_pool_create(st, &p, &err), 0);
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
-	in = storefix_instance("acme", "api", "i1");
+	in = storetest_instance("acme", "api", "i1");
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
 	cr_assert_eq(in.ip_offset, 4);
-	in = storefix_instance("acme", "api", "i2");
+	in = storetest_instance("acme", "api", "i2");
 	in.ip_offset = 3;
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), -EEXIST);
 }
 
 Test(store, instance_update_is_compare_and_swap)
 {
-	struct mvm_instance in = storefix_instance("acme", "web", "i1"), stale,
+	struct mvm_instance in = storetest_instance("acme", "web", "i1"), stale,
 	    other;
 
-	storefix_tenant_and_pool(st, "acme", "web");
+	storetest_tenant_and_pool(st, "acme", "web");
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
-	other = storefix_instance("acme", "web", "i2");
+	other = storetest_instance("acme", "web", "i2");
 	cr_assert_eq(mvm_store_instance_create(st, &other, &err), 0);
 	stale = in;
 	in.state = MVM_STATE_RUNNING;
@@ -178,7 +178,7 @@ Test(store, instance_update_is_compare_and_swap)
 	cr_assert_eq(mvm_store_instance_update(st, &in, &err), -EEXIST);
 	in.ip_offset = 0;
 	cr_assert_eq(mvm_store_instance_update(st, &in, &err), -EINVAL);
-	in = storefix_instance("acme", "web", "ghost");
+	in = storetest_instance("acme", "web", "ghost");
 	in.ip_offset = 9;
 	cr_assert_eq(mvm_store_instance_update(st, &in, &err), -ENOENT);
 	cr_assert_eq(mvm_store_instance_delete(st, "acme", "web", "ghost",
@@ -188,7 +188,7 @@ Test(store, instance_update_is_compare_and_swap)
 static int
 collect_instance(const struct mvm_instance *in, void *arg)
 {
-	struct storefix_collect *c = arg;
+	struct storetest_collect *c = arg;
 
 	snprintf(c->ids[c->n++], sizeof(c->ids[0]), "%s/%s/%s", in->tenant,
 	    in->pool, in->id);
@@ -197,22 +197,22 @@ collect_instance(const struct mvm_instance *in, void *arg)
 
 Test(store, instance_list_and_count_by_pool_tenant_and_all)
 {
-	struct mvm_tenant b = storefix_tenant("beta", 4);
+	struct mvm_tenant b = storetest_tenant("beta", 4);
 	struct mvm_pool p;
 	struct mvm_instance in;
-	struct storefix_collect c = { .n = 0 };
+	struct storetest_collect c = { .n = 0 };
 	const char *rows[][3] = { { "acme", "web", "b" },
 	    { "acme", "web", "a" }, { "acme", "api", "z" },
 	    { "beta", "db", "q" } };
 
-	storefix_tenant_and_pool(st, "acme", "web");
-	p = storefix_pool("acme", "api");
+	storetest_tenant_and_pool(st, "acme", "web");
+	p = storetest_pool("acme", "api");
 	cr_assert_eq(mvm_store_pool_create(st, &p, &err), 0);
 	cr_assert_eq(mvm_store_tenant_create(st, &b, &err), 0);
-	p = storefix_pool("beta", "db");
+	p = storetest_pool("beta", "db");
 	cr_assert_eq(mvm_store_pool_create(st, &p, &err), 0);
 	for (int i = 0; i < 4; i++) {
-		in = storefix_instance(rows[i][0], rows[i][1], rows[i][2]);
+		in = storetest_instance(rows[i][0], rows[i][1], rows[i][2]);
 		cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
 	}
 
@@ -244,7 +244,7 @@ static int
 collect_tally(const char *pool, enum mvm_state state, uint32_t count,
     void *arg)
 {
-	struct storefix_collect *c = arg;
+	struct storetest_collect *c = arg;
 
 	snprintf(c->ids[c->n++], sizeof(c->ids[0]), "%s %s %u", pool,
 	    mvm_state_name(state), count);
@@ -253,22 +253,22 @@ collect_tally(const char *pool, enum mvm_state state, uint32_t count,
 
 Test(store, instance_tally_counts_by_pool_and_state)
 {
-	struct mvm_tenant b = storefix_tenant("beta", 4);
+	struct mvm_tenant b = storetest_tenant("beta", 4);
 	struct mvm_pool p;
 	struct mvm_instance in;
-	struct storefix_collect c = { .n = 0 };
+	struct storetest_collect c = { .n = 0 };
 	const char *rows[][3] = { { "acme", "web", "a" },
 	    { "acme", "web", "b" }, { "acme", "web", "c" },
 	    { "acme", "api", "z" }, { "beta", "db", "q" } };
 
-	storefix_tenant_and_pool(st, "acme", "web");
-	p = storefix_pool("acme", "api");
+	storetest_tenant_and_pool(st, "acme", "web");
+	p = storetest_pool("acme", "api");
 	cr_assert_eq(mvm_store_pool_create(st, &p, &err), 0);
 	cr_assert_eq(mvm_store_tenant_create(st, &b, &err), 0);
-	p = storefix_pool("beta", "db");
+	p = storetest_pool("beta", "db");
 	cr_assert_eq(mvm_store_pool_create(st, &p, &err), 0);
 	for (int i = 0; i < 5; i++) {
-		in = storefix_instance(rows[i][0], rows[i][1], rows[i][2]);
+		in = storetest_instance(rows[i][0], rows[i][1], rows[i][2]);
 		cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
 	}
 	/* web: a and b running, c created; api: z created. */
@@ -320,11 +320,11 @@ count_intent(const struct mvm_intent *it, void *arg)
 
 Test(store, intent_lifecycle)
 {
-	struct mvm_instance in = storefix_instance("acme", "web", "i1");
+	struct mvm_instance in = storetest_instance("acme", "web", "i1");
 	struct mvm_intent it = intent("acme", "web", "i1"), again, got;
 	int n = 0;
 
-	storefix_tenant_and_pool(st, "acme", "web");
+	storetest_tenant_and_pool(st, "acme", "web");
 	cr_assert_eq(mvm_store_intent_begin(st, &it, &err), -ENOENT);
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
 	cr_assert_eq(mvm_store_intent_begin(st, &it, &err), 0, "%s", err.msg);
@@ -357,11 +357,11 @@ Test(store, intent_lifecycle)
 
 Test(store, intent_step_detail_too_long_is_einval)
 {
-	struct mvm_instance in = storefix_instance("acme", "web", "i1");
+	struct mvm_instance in = storetest_instance("acme", "web", "i1");
 	struct mvm_intent it = intent("acme", "web", "i1");
 	char detail[MVM_INTENT_DETAIL_MAX + 2];
 
-	storefix_tenant_and_pool(st, "acme", "web");
+	storetest_tenant_and_pool(st, "acme", "web");
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
 	cr_assert_eq(mvm_store_intent_begin(st, &it, &err), 0);
 	memset(detail, 'd', sizeof(detail) - 1);
@@ -374,11 +374,11 @@ Test(store, intent_step_detail_too_long_is_einval)
 
 Test(store, intent_is_deleted_with_its_instance)
 {
-	struct mvm_instance in = storefix_instance("acme", "web", "i1");
+	struct mvm_instance in = storetest_instance("acme", "web", "i1");
 	struct mvm_intent it = intent("acme", "web", "i1");
 	int n = 0;
 
-	storefix_tenant_and_pool(st, "acme", "web");
+	storetest_tenant_and_pool(st, "acme", "web");
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
 	cr_assert_eq(mvm_store_intent_begin(st, &it, &err), 0);
 	cr_assert_eq(mvm_store_instance_delete(st, "acme", "web", "i1", &err),

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "store.h"
-#include "storefix.h"
+#include "storetest.h"
 
 static struct mvm_store *st;
 static struct mvm_error err;
@@ -19,10 +19,10 @@ static struct mvm_error err;
 static void
 setup(void)
 {
-	storefix_setup(&st);
+	storetest_setup(&st);
 }
 
-TestSuite(store, .init = setup, .fini = storefix_teardown);
+TestSuite(store, .init = setup, .fini = storetest_teardown);
 
 /* Open and schema. */
 
@@ -30,7 +30,7 @@ Test(store, open_creates_private_file_at_current_schema)
 {
 	struct stat sb;
 
-	cr_assert_eq(stat(storefix_path, &sb), 0);
+	cr_assert_eq(stat(storetest_fix.db, &sb), 0);
 	cr_assert_eq(sb.st_mode & 0777, 0600);
 	cr_assert_eq(mvm_store_schema_version(st), MVM_STORE_SCHEMA_VERSION);
 }
@@ -40,7 +40,7 @@ Test(store, open_in_missing_directory_is_enoent)
 	struct mvm_store *other = NULL;
 	char p[192];
 
-	snprintf(p, sizeof(p), "%s/no/such/dir/state.db", storefix_dir);
+	snprintf(p, sizeof(p), "%s/no/such/dir/state.db", storetest_fix.dir);
 	cr_assert_eq(mvm_store_open(p, &other, &err), -ENOENT);
 	cr_assert_null(other);
 	cr_assert_eq(err.code, ENOENT);
@@ -53,7 +53,7 @@ Test(store, open_file_that_is_not_a_database_fails_clearly)
 	char p[192];
 	FILE *f;
 
-	snprintf(p, sizeof(p), "%s/junk.db", storefix_dir);
+	snprintf(p, sizeof(p), "%s/junk.db", storetest_fix.dir);
 	cr_assert_not_null(f = fopen(p, "w"));
 	for (int i = 0; i < 200; i++)
 		fputs("this is not an SQLite database at all\n", f);
@@ -70,8 +70,8 @@ Test(store, open_newer_schema_is_eproto)
 
 	mvm_store_close(st);
 	st = NULL;
-	storefix_raw_sql(storefix_path, "PRAGMA user_version = 99");
-	cr_assert_eq(mvm_store_open(storefix_path, &other, &err), -EPROTO);
+	storetest_raw_sql(storetest_fix.db, "PRAGMA user_version = 99");
+	cr_assert_eq(mvm_store_open(storetest_fix.db, &other, &err), -EPROTO);
 	cr_assert_null(other);
 	cr_assert_not_null(strstr(err.msg, "schema version 99"), "%s",
 	    err.msg);
@@ -82,8 +82,8 @@ Test(store, open_foreign_sqlite_database_is_eproto)
 	struct mvm_store *other = NULL;
 	char p[192];
 
-	snprintf(p, sizeof(p), "%s/other.db", storefix_dir);
-	storefix_raw_sql(p, "CREATE TABLE tenants (x); "
+	snprintf(p, sizeof(p), "%s/other.db", storetest_fix.dir);
+	storetest_raw_sql(p, "CREATE TABLE tenants (x); "
 	    "INSERT INTO tenants VALUES (1)");
 	cr_assert_eq(mvm_store_open(p, &other, &err), -EPROTO);
 	cr_assert_null(other);
@@ -93,9 +93,9 @@ Test(store, open_foreign_sqlite_database_is_eproto)
 
 Test(store, reopen_keeps_everything)
 {
-	struct mvm_tenant t = storefix_tenant("acme", 3), got_t;
-	struct mvm_pool p = storefix_pool("acme", "web"), got_p;
-	struct mvm_instance in = storefix_instance("acme", "web", "i1"), got_i;
+	struct mvm_tenant t = storetest_tenant("acme", 3), got_t;
+	struct mvm_pool p = storetest_pool("acme", "web"), got_p;
+	struct mvm_instance in = storetest_instance("acme", "web", "i1"), got_i;
 	struct mvm_intent it = { .from_state = MVM_STATE_CREATED,
 	    .to_state = MVM_STATE_RUNNING, .op = MVM_OP_STARTING }, got_it;
 	struct mvm_event ev = { .time_ms = 5, .action = "created" };
@@ -111,13 +111,13 @@ Test(store, reopen_keeps_everything)
 	cr_assert_eq(mvm_store_event_add(st, &ev, NULL, &err), 0);
 	cr_assert_eq(mvm_store_meta_set(st, "node_id", "n1", &err), 0);
 	mvm_store_close(st);
-	cr_assert_eq(mvm_store_open(storefix_path, &st, &err), 0, "%s",
+	cr_assert_eq(mvm_store_open(storetest_fix.db, &st, &err), 0, "%s",
 	    err.msg);
 
 	cr_assert_eq(mvm_store_tenant_get(st, "acme", &got_t, &err), 0);
-	storefix_tenant_eq(&got_t, &t);
+	storetest_tenant_eq(&got_t, &t);
 	cr_assert_eq(mvm_store_pool_get(st, "acme", "web", &got_p, &err), 0);
-	storefix_pool_eq(&got_p, &p);
+	storetest_pool_eq(&got_p, &p);
 	cr_assert_eq(mvm_store_instance_get(st, "acme", "web", "i1", &got_i,
 	    &err), 0);
 	cr_assert_eq(got_i.ip_offset, 3);
@@ -137,9 +137,9 @@ Test(store, reopen_keeps_everything)
  */
 Test(store, schema_1_migrates_forward)
 {
-	struct mvm_tenant t = storefix_tenant("acme", 3);
-	struct mvm_pool p = storefix_pool("acme", "web"), got_p;
-	struct mvm_instance in = storefix_instance("acme", "web", "i1"), got_i;
+	struct mvm_tenant t = storetest_tenant("acme", 3);
+	struct mvm_pool p = storetest_pool("acme", "web"), got_p;
+	struct mvm_instance in = storetest_instance("acme", "web", "i1"), got_i;
 
 	p.managed = true;
 	in.failures = 2;
@@ -149,13 +149,13 @@ Test(store, schema_1_migrates_forward)
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
 	mvm_store_close(st);
 	st = NULL;
-	storefix_raw_sql(storefix_path, "ALTER TABLE pools DROP COLUMN managed;"
+	storetest_raw_sql(storetest_fix.db, "ALTER TABLE pools DROP COLUMN managed;"
 	    "ALTER TABLE instances DROP COLUMN failures;"
 	    "ALTER TABLE instances DROP COLUMN last_failure_at;"
 	    "ALTER TABLE instances DROP COLUMN parked;"
 	    "ALTER TABLE instances DROP COLUMN parked_from;"
 	    "PRAGMA user_version = 1");
-	cr_assert_eq(mvm_store_open(storefix_path, &st, &err), 0, "%s",
+	cr_assert_eq(mvm_store_open(storetest_fix.db, &st, &err), 0, "%s",
 	    err.msg);
 	cr_assert_eq(mvm_store_schema_version(st), 2);
 	cr_assert_eq(mvm_store_pool_get(st, "acme", "web", &got_p, &err), 0);

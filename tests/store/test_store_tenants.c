@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "store.h"
-#include "storefix.h"
+#include "storetest.h"
 
 static struct mvm_store *st;
 static struct mvm_error err;
@@ -17,16 +17,16 @@ static struct mvm_error err;
 static void
 setup(void)
 {
-	storefix_setup(&st);
+	storetest_setup(&st);
 }
 
-TestSuite(store, .init = setup, .fini = storefix_teardown);
+TestSuite(store, .init = setup, .fini = storetest_teardown);
 
 /* Tenants. */
 
 Test(store, tenant_round_trips_every_field)
 {
-	struct mvm_tenant t = storefix_tenant("acme", 4095), got;
+	struct mvm_tenant t = storetest_tenant("acme", 4095), got;
 
 	t.quota = (struct mvm_quota){ 1, 2, 3, 4, 5, 6, 7 };
 	t.uid = 4000000000u;
@@ -63,8 +63,8 @@ Test(store, tenant_get_missing_is_enoent)
 
 Test(store, tenant_id_and_net_id_are_unique)
 {
-	struct mvm_tenant a = storefix_tenant("acme", 3),
-	    b = storefix_tenant("acme", 4), c = storefix_tenant("beta", 3);
+	struct mvm_tenant a = storetest_tenant("acme", 3),
+	    b = storetest_tenant("acme", 4), c = storetest_tenant("beta", 3);
 
 	cr_assert_eq(mvm_store_tenant_create(st, &a, &err), 0);
 	cr_assert_eq(mvm_store_tenant_create(st, &b, &err), -EEXIST);
@@ -76,7 +76,7 @@ Test(store, tenant_id_and_net_id_are_unique)
 
 Test(store, tenant_net_id_out_of_range_is_einval)
 {
-	struct mvm_tenant t = storefix_tenant("acme", 4096);
+	struct mvm_tenant t = storetest_tenant("acme", 4096);
 
 	cr_assert_eq(mvm_store_tenant_create(st, &t, &err), -EINVAL);
 	cr_assert_eq(mvm_store_tenant_count(st, &err), 0);
@@ -84,8 +84,8 @@ Test(store, tenant_net_id_out_of_range_is_einval)
 
 Test(store, tenant_update_is_compare_and_swap)
 {
-	struct mvm_tenant t = storefix_tenant("acme", 3), other,
-	    b = storefix_tenant("beta", 4);
+	struct mvm_tenant t = storetest_tenant("acme", 3), other,
+	    b = storetest_tenant("beta", 4);
 
 	cr_assert_eq(mvm_store_tenant_create(st, &t, &err), 0);
 	other = t;
@@ -109,13 +109,13 @@ Test(store, tenant_update_is_compare_and_swap)
 	cr_assert_str_eq(err.msg, "net_id 3 is already used by tenant acme");
 	cr_assert_eq(b.revision, 1);
 
-	t = storefix_tenant("ghost", 9);
+	t = storetest_tenant("ghost", 9);
 	cr_assert_eq(mvm_store_tenant_update(st, &t, &err), -ENOENT);
 }
 
 Test(store, tenant_delete_restricted_by_pools)
 {
-	storefix_tenant_and_pool(st, "acme", "web");
+	storetest_tenant_and_pool(st, "acme", "web");
 	cr_assert_eq(mvm_store_tenant_delete(st, "acme", &err), -EBUSY);
 	cr_assert_str_eq(err.msg,
 	    "tenant \"acme\" still has 1 pool; delete them first");
@@ -128,7 +128,7 @@ Test(store, tenant_delete_restricted_by_pools)
 static int
 collect_tenant(const struct mvm_tenant *t, void *arg)
 {
-	struct storefix_collect *c = arg;
+	struct storetest_collect *c = arg;
 
 	snprintf(c->ids[c->n++], sizeof(c->ids[0]), "%s", t->id);
 	return c->n == c->stop_at ? 7 : 0;
@@ -137,11 +137,11 @@ collect_tenant(const struct mvm_tenant *t, void *arg)
 Test(store, tenant_list_is_sorted_and_stoppable)
 {
 	struct mvm_tenant t;
-	struct storefix_collect c = { .n = 0 };
+	struct storetest_collect c = { .n = 0 };
 	const char *ids[] = { "zeta", "alpha", "mid" };
 
 	for (int i = 0; i < 3; i++) {
-		t = storefix_tenant(ids[i], (uint16_t)i);
+		t = storetest_tenant(ids[i], (uint16_t)i);
 		cr_assert_eq(mvm_store_tenant_create(st, &t, &err), 0);
 	}
 	cr_assert_eq(mvm_store_tenant_list(st, collect_tenant, &c, &err), 0);
@@ -150,7 +150,7 @@ Test(store, tenant_list_is_sorted_and_stoppable)
 	cr_assert_str_eq(c.ids[1], "mid");
 	cr_assert_str_eq(c.ids[2], "zeta");
 
-	c = (struct storefix_collect){ .stop_at = 2 };
+	c = (struct storetest_collect){ .stop_at = 2 };
 	cr_assert_eq(mvm_store_tenant_list(st, collect_tenant, &c, &err), 7);
 	cr_assert_eq(c.n, 2);
 	cr_assert_eq(mvm_store_tenant_count(st, &err), 3);
@@ -167,7 +167,7 @@ reenter(const struct mvm_tenant *t, void *arg)
 
 Test(store, callback_calling_into_store_is_edeadlk)
 {
-	struct mvm_tenant t = storefix_tenant("acme", 3);
+	struct mvm_tenant t = storetest_tenant("acme", 3);
 	int inner = 0;
 
 	cr_assert_eq(mvm_store_tenant_create(st, &t, &err), 0);
@@ -181,8 +181,8 @@ Test(store, callback_calling_into_store_is_edeadlk)
 
 Test(store, pool_round_trips_every_field)
 {
-	struct mvm_tenant t = storefix_tenant("acme", 3);
-	struct mvm_pool p = storefix_pool("acme", "web"), got;
+	struct mvm_tenant t = storetest_tenant("acme", 3);
+	struct mvm_pool p = storetest_pool("acme", "web"), got;
 
 	p.vcpus = 2;
 	p.mem_mib = 3;
@@ -199,18 +199,18 @@ Test(store, pool_round_trips_every_field)
 	cr_assert_eq(p.revision, 1);
 	memset(&got, 0xa5, sizeof(got));
 	cr_assert_eq(mvm_store_pool_get(st, "acme", "web", &got, &err), 0);
-	storefix_pool_eq(&got, &p);
+	storetest_pool_eq(&got, &p);
 }
 
 Test(store, pool_needs_its_tenant_and_is_unique)
 {
-	struct mvm_pool p = storefix_pool("ghost", "web");
+	struct mvm_pool p = storetest_pool("ghost", "web");
 	struct mvm_pool got;
 
 	cr_assert_eq(mvm_store_pool_create(st, &p, &err), -ENOENT);
 	cr_assert_str_eq(err.msg, "tenant \"ghost\" does not exist");
-	storefix_tenant_and_pool(st, "acme", "web");
-	p = storefix_pool("acme", "web");
+	storetest_tenant_and_pool(st, "acme", "web");
+	p = storetest_pool("acme", "web");
 	cr_assert_eq(mvm_store_pool_create(st, &p, &err), -EEXIST);
 	cr_assert_str_eq(err.msg, "pool \"acme/web\" already exists");
 	cr_assert_eq(mvm_store_pool_get(st, "acme", "api", &got, &err),
@@ -222,7 +222,7 @@ Test(store, pool_update_is_compare_and_swap)
 {
 	struct mvm_pool p, stale;
 
-	storefix_tenant_and_pool(st, "acme", "web");
+	storetest_tenant_and_pool(st, "acme", "web");
 	cr_assert_eq(mvm_store_pool_get(st, "acme", "web", &p, &err), 0);
 	stale = p;
 	p.desired.running = 3;
@@ -232,15 +232,15 @@ Test(store, pool_update_is_compare_and_swap)
 	cr_assert_eq(mvm_store_pool_update(st, &stale, &err), -ESTALE);
 	cr_assert_eq(mvm_store_pool_get(st, "acme", "web", &stale, &err), 0);
 	cr_assert_eq(stale.desired.running, 3);
-	stale = storefix_pool("acme", "nope");
+	stale = storetest_pool("acme", "nope");
 	cr_assert_eq(mvm_store_pool_update(st, &stale, &err), -ENOENT);
 }
 
 Test(store, pool_delete_restricted_by_instances)
 {
-	struct mvm_instance in = storefix_instance("acme", "web", "i1");
+	struct mvm_instance in = storetest_instance("acme", "web", "i1");
 
-	storefix_tenant_and_pool(st, "acme", "web");
+	storetest_tenant_and_pool(st, "acme", "web");
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
 	cr_assert_eq(mvm_store_pool_delete(st, "acme", "web", &err), -EBUSY);
 	cr_assert_str_eq(err.msg,
@@ -253,7 +253,7 @@ Test(store, pool_delete_restricted_by_instances)
 static int
 collect_pool(const struct mvm_pool *p, void *arg)
 {
-	struct storefix_collect *c = arg;
+	struct storetest_collect *c = arg;
 
 	snprintf(c->ids[c->n++], sizeof(c->ids[0]), "%s/%s", p->tenant,
 	    p->id);
@@ -262,15 +262,15 @@ collect_pool(const struct mvm_pool *p, void *arg)
 
 Test(store, pool_list_and_count_by_tenant)
 {
-	struct mvm_tenant b = storefix_tenant("beta", 4);
+	struct mvm_tenant b = storetest_tenant("beta", 4);
 	struct mvm_pool p;
-	struct storefix_collect c = { .n = 0 };
+	struct storetest_collect c = { .n = 0 };
 
-	storefix_tenant_and_pool(st, "acme", "web");
-	p = storefix_pool("acme", "api");
+	storetest_tenant_and_pool(st, "acme", "web");
+	p = storetest_pool("acme", "api");
 	cr_assert_eq(mvm_store_pool_create(st, &p, &err), 0);
 	cr_assert_eq(mvm_store_tenant_create(st, &b, &err), 0);
-	p = storefix_pool("beta", "db");
+	p = storetest_pool("beta", "db");
 	cr_assert_eq(mvm_store_pool_create(st, &p, &err), 0);
 
 	cr_assert_eq(mvm_store_pool_list(st, "acme", collect_pool, &c, &err),
@@ -290,9 +290,9 @@ Test(store, pool_list_and_count_by_tenant)
 Test(store, object_tenant_checks_the_whole_chain)
 {
 	struct mvm_tenant t;
-	struct mvm_instance in = storefix_instance("acme", "web", "vm1");
+	struct mvm_instance in = storetest_instance("acme", "web", "vm1");
 
-	storefix_tenant_and_pool(st, "acme", "web");
+	storetest_tenant_and_pool(st, "acme", "web");
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
 
 	memset(&t, 0, sizeof(t));

@@ -1,5 +1,5 @@
 /*
- * storefix.c: the fixture of the store's unit tests (see storefix.h).
+ * storetest.c: the fixture of the store's unit tests (see storetest.h).
  */
 #include <criterion/criterion.h>
 
@@ -8,38 +8,33 @@
 
 #include <sqlite3.h>
 
-#include "storefix.h"
-#include "tmpdir.h"
+#include "storetest.h"
 
-char	storefix_dir[64];
-char	storefix_path[128];
+struct storefix	storetest_fix;
 
-/* The test file's handle, as storefix_setup was given it. */
+/* The test file's handle, as storetest_setup was given it. */
 static struct mvm_store **fix_st;
 
 void
-storefix_setup(struct mvm_store **st)
+storetest_setup(struct mvm_store **st)
 {
-	struct mvm_error err = { .code = 0 };
-
+	storefix_setup(&storetest_fix, "store");
 	fix_st = st;
-	tmpdir_make(storefix_dir, sizeof(storefix_dir), "store");
-	snprintf(storefix_path, sizeof(storefix_path), "%s/state.db",
-	    storefix_dir);
-	cr_assert_eq(mvm_store_open(storefix_path, st, &err), 0, "%s",
-	    err.msg);
+	*st = storetest_fix.st;
 }
 
 void
-storefix_teardown(void)
+storetest_teardown(void)
 {
+	/* The test may have closed and reopened its handle: close that one. */
 	mvm_store_close(*fix_st);
 	*fix_st = NULL;
-	tmpdir_remove(storefix_dir);
+	storetest_fix.st = NULL;
+	storefix_teardown(&storetest_fix);
 }
 
 struct mvm_tenant
-storefix_tenant(const char *id, uint16_t net_id)
+storetest_tenant(const char *id, uint16_t net_id)
 {
 	struct mvm_tenant t;
 
@@ -50,7 +45,7 @@ storefix_tenant(const char *id, uint16_t net_id)
 }
 
 struct mvm_pool
-storefix_pool(const char *tenant_id, const char *id)
+storetest_pool(const char *tenant_id, const char *id)
 {
 	struct mvm_pool p;
 
@@ -62,7 +57,7 @@ storefix_pool(const char *tenant_id, const char *id)
 }
 
 struct mvm_instance
-storefix_instance(const char *tenant_id, const char *pool_id, const char *id)
+storetest_instance(const char *tenant_id, const char *pool_id, const char *id)
 {
 	struct mvm_instance in;
 
@@ -74,10 +69,10 @@ storefix_instance(const char *tenant_id, const char *pool_id, const char *id)
 }
 
 void
-storefix_tenant_and_pool(struct mvm_store *st, const char *t, const char *p)
+storetest_tenant_and_pool(struct mvm_store *st, const char *t, const char *p)
 {
-	struct mvm_tenant tt = storefix_tenant(t, 3);
-	struct mvm_pool pp = storefix_pool(t, p);
+	struct mvm_tenant tt = storetest_tenant(t, 3);
+	struct mvm_pool pp = storetest_pool(t, p);
 	struct mvm_error err = { .code = 0 };
 
 	cr_assert_eq(mvm_store_tenant_create(st, &tt, &err), 0, "%s", err.msg);
@@ -85,7 +80,7 @@ storefix_tenant_and_pool(struct mvm_store *st, const char *t, const char *p)
 }
 
 void
-storefix_raw_sql(const char *p, const char *sql)
+storetest_raw_sql(const char *p, const char *sql)
 {
 	sqlite3 *db;
 
@@ -96,7 +91,7 @@ storefix_raw_sql(const char *p, const char *sql)
 }
 
 void
-storefix_tenant_eq(const struct mvm_tenant *a, const struct mvm_tenant *b)
+storetest_tenant_eq(const struct mvm_tenant *a, const struct mvm_tenant *b)
 {
 	cr_assert_str_eq(a->id, b->id);
 	cr_assert_eq(a->net_id, b->net_id);
@@ -109,7 +104,7 @@ storefix_tenant_eq(const struct mvm_tenant *a, const struct mvm_tenant *b)
 }
 
 void
-storefix_pool_eq(const struct mvm_pool *a, const struct mvm_pool *b)
+storetest_pool_eq(const struct mvm_pool *a, const struct mvm_pool *b)
 {
 	cr_assert_str_eq(a->tenant, b->tenant);
 	cr_assert_str_eq(a->id, b->id);
@@ -126,7 +121,7 @@ storefix_pool_eq(const struct mvm_pool *a, const struct mvm_pool *b)
 }
 
 void
-storefix_instance_eq(const struct mvm_instance *a,
+storetest_instance_eq(const struct mvm_instance *a,
     const struct mvm_instance *b)
 {
 	cr_assert_str_eq(a->tenant, b->tenant);
