@@ -1,5 +1,6 @@
 /* harness.c: process, HTTP and console helpers for the mvm-qemu tests. */
 #include "harness.h"
+#include "tmpdir.h"
 
 #include <criterion/criterion.h>
 #include <curl/curl.h>
@@ -69,8 +70,7 @@ void
 vmmh_init(struct vmmh *h)
 {
 	memset(h, 0, sizeof(*h));
-	snprintf(h->dir, sizeof(h->dir), "/tmp/mvmq-test.XXXXXX");
-	cr_assert_not_null(mkdtemp(h->dir));
+	tmpdir_make(h->dir, sizeof(h->dir), "qemu");
 }
 
 void
@@ -337,18 +337,13 @@ vmmh_stop(struct vmmh *h)
 void
 vmmh_cleanup(struct vmmh *h)
 {
-	char cmd[600];
-
 	if (h->pid > 0) {
 		kill(h->pid, SIGKILL);
 		waitpid(h->pid, NULL, 0);
 		h->pid = 0;
 	}
-	if (h->dir[0] != '\0' && getenv("MVM_TEST_KEEP") == NULL) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cannot remove %s\n", h->dir);
-	}
+	if (getenv("MVM_TEST_KEEP") == NULL && tmpdir_remove(h->dir) != 0)
+		fprintf(stderr, "cannot remove %s\n", h->dir);
 	h->dir[0] = '\0';
 }
 
