@@ -36,6 +36,16 @@ void	storetest_setup(struct mvm_store **st);
 void	storetest_teardown(void);
 
 /*
+ * The suite of one test file: its store handle `st` and error `err`, and a
+ * fresh store opened before each test and removed after it.
+ */
+#define STORETEST_SUITE(name)						\
+	static struct mvm_store *st;					\
+	static struct mvm_error err;					\
+	static void storetest_init_(void) { storetest_setup(&st); }	\
+	TestSuite(name, .init = storetest_init_, .fini = storetest_teardown)
+
+/*
  * A tenant or a pool with the defaults of model.h (the pool's image
  * "debian-12"), or an instance of zeros, named as given.
  */

@@ -16,16 +16,7 @@
 #include "store.h"
 #include "storetest.h"
 
-static struct mvm_store *st;
-static struct mvm_error err;
-
-static void
-setup(void)
-{
-	storetest_setup(&st);
-}
-
-TestSuite(store, .init = setup, .fini = storetest_teardown);
+STORETEST_SUITE(store);
 
 /* Transactions. */
 
