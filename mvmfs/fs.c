@@ -575,7 +575,8 @@ mvmfs_fs_new(const struct mvmfs_fs_deps *deps, int workers,
 		mvmfs_fs_free(fs);
 		return rc;
 	}
-	mvmfs_events_subscribe_changes(fs->d.events, mvmfs_fs_on_change, fs);
+	mvmfs_events_subscribe_changes(fs->d.events, mvmfs_fs_on_change,
+	    fs);
 	*out = fs;
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "config.h"
 #include "fs_int.h"
 #include "scratch.h"
 
@@ -124,6 +125,30 @@ mvmfs_fs_dup_text(const char *s, size_t len, char **out, size_t *outlen)
 	(*out)[len] = '\0';
 	*outlen = len;
 	return 0;
+}
+
+int
+mvmfs_fs_dup_rendered(const char *buf, int rc, char **out, size_t *outlen)
+{
+	if (rc < 0)
+		return rc;
+	return mvmfs_fs_dup_text(buf, rc, out, outlen);
+}
+
+int
+mvmfs_fs_pool_text(struct mvmfs_fs *fs, const struct mvmfs_key *k,
+    bool counts, char **out, size_t *len, struct mvm_error *e)
+{
+	char buf[MVM_CONFIG_TEXT_MAX];
+	struct mvm_pool p;
+	int rc;
+
+	if ((rc = mvm_store_pool_get(fs->d.st, k->tenant, k->pool, &p,
+	    e)) < 0)
+		return rc;
+	rc = counts ? mvm_config_counts_render(&p.desired, buf, sizeof(buf)) :
+	    mvm_config_pool_render(&p, buf, sizeof(buf));
+	return mvmfs_fs_dup_rendered(buf, rc, out, len);
 }
 
 int

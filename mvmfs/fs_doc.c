@@ -60,9 +60,8 @@ mvmfs_fs_doc_tenant_text(struct mvmfs_fs *fs, const struct mvmfs_key *k,
 
 	if ((rc = mvm_store_tenant_get(fs->d.st, k->tenant, &t, e)) < 0)
 		return rc;
-	if ((rc = mvm_config_tenant_render(&t, buf, sizeof(buf))) < 0)
-		return rc;
-	return mvmfs_fs_dup_text(buf, rc, out, len);
+	rc = mvm_config_tenant_render(&t, buf, sizeof(buf));
+	return mvmfs_fs_dup_rendered(buf, rc, out, len);
 }
 
 int
@@ -84,37 +83,31 @@ int
 mvmfs_fs_doc_pool_text(struct mvmfs_fs *fs, const struct mvmfs_key *k,
     char **out, size_t *len, struct mvm_error *e)
 {
-	char buf[MVM_CONFIG_TEXT_MAX];
-	struct mvm_pool p;
-	int rc;
-
-	if ((rc = mvm_store_pool_get(fs->d.st, k->tenant, k->pool, &p,
-	    e)) < 0)
-		return rc;
-	if ((rc = mvm_config_pool_render(&p, buf, sizeof(buf))) < 0)
-		return rc;
-	return mvmfs_fs_dup_text(buf, rc, out, len);
+	return mvmfs_fs_pool_text(fs, k, false, out, len, e);
 }
 
 /* ---- commits ---- */
 
 /*
- * Validate the fleet document text[0..len), keep its exact bytes, and have
- * the reconciler apply it. Nothing is kept or changed when it does not
+ * Validate the fleet document, keep its exact bytes, and have the
+ * reconciler apply it. Nothing is kept or changed when it does not
  * validate (EINVAL, with the JSON path in e). Tenants the document
  * creates are owned by root: only root may write /mvm/desired (0600).
  */
-static int
-apply_desired(struct mvmfs_fs *fs, const char *text, size_t len,
-    struct mvm_error *e)
+int
+mvmfs_fs_doc_commit_desired(struct mvmfs_fs *fs, const struct mvmfs_key *k,
+    struct mvmfs_doc *doc, struct mvm_error *e)
 {
 	struct mvm_reconcile_report rep;
 	struct mvm_desired *d = NULL;
+	const char *text;
 	char *copy = NULL;
+	size_t len;
 	int rc;
 
 	memset(&rep, 0, sizeof(rep));
-	if ((rc = mvm_desired_parse(text, len, &d, e)) < 0)
+	if ((rc = mvmfs_doc_text(doc, &text, &len, e)) < 0 ||
+	    (rc = mvm_desired_parse(text, len, &d, e)) < 0)
 		return rc;
 	if ((copy = strndup(text, len)) == NULL) {
 		rc = mvm_error_set(e, ENOMEM, "out of memory");
@@ -136,21 +129,6 @@ out:
 	mvm_reconcile_report_free(&rep);
 	mvm_desired_free(d);
 	free(copy);
-	return rc;
-}
-
-int
-mvmfs_fs_doc_commit_desired(struct mvmfs_fs *fs, const struct mvmfs_key *k,
-    struct mvmfs_doc *doc, struct mvm_error *e)
-{
-	const char *text;
-	size_t len;
-	int rc;
-
-	if ((rc = mvmfs_doc_text(doc, &text, &len, e)) < 0)
-		return rc;
-	if ((rc = apply_desired(fs, text, len, e)) < 0)
-		return rc;
 	if (rc == 0)
 		mvmfs_fs_audit(fs, k, "node.desired");
 	return rc;

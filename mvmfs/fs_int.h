@@ -205,9 +205,11 @@ typedef int mvmfs_fs_content_fn(struct mvmfs_fs *fs,
 
 /*
  * Run the command of a write of buf[0..size) (size > 0) to value file
- * `of`. Returns 0 once `req` is answered (or handed to a worker that
- * answers it), or a negative errno, `req` unanswered.
+ * `of`. Returns 0 when it is done (the caller answers the write of `size`
+ * bytes), MVMFS_FS_ANSWERED once `req` is answered (or handed to a worker
+ * that answers it), or a negative errno, `req` unanswered.
  */
+#define MVMFS_FS_ANSWERED	1
 typedef int mvmfs_fs_command_fn(struct mvmfs_fs *fs, fuse_req_t req,
     struct mvmfs_ofile *of, const char *buf, size_t size,
     struct mvm_error *e);
@@ -226,13 +228,13 @@ typedef int mvmfs_fs_commit_fn(struct mvmfs_fs *fs, const struct mvmfs_key *k,
 /* The facts of one kind of node: the table of fs.c has one per kind. */
 struct mvmfs_fs_kind {
 	const struct mvmfs_fs_class	*cls;
-	mode_t				 mode;		/* type and permissions */
-	bool				 writable;	/* may be opened to write */
-	bool				 secret;	/* content zeroed on free */
-	/* Directories. */
-	const struct mvmfs_fs_child	*children;	/* fixed entries, or NULL */
-	const struct mvmfs_fs_listing	*listing;	/* objects, or NULL */
-	bool				 object_dir;	/* holds scratch files */
+	mode_t				 mode;	/* type and permission bits */
+	bool				 writable; /* may be opened to write */
+	bool				 secret; /* content zeroed on free */
+	/* Directories; NULL, false: none. */
+	const struct mvmfs_fs_child	*children;	/* fixed entries */
+	const struct mvmfs_fs_listing	*listing;	/* objects listed */
+	bool				 object_dir; /* holds scratch files */
 	/* Files; NULL: none. */
 	mvmfs_fs_content_fn		*content;
 	mvmfs_fs_take_fn		*take;		/* rename onto it */
@@ -316,6 +318,20 @@ int	mvmfs_fs_may_write(fuse_req_t req, const struct mvmfs_key *k,
 /* A malloc'd, NUL-terminated copy of s[0..len). 0 or -ENOMEM. */
 int	mvmfs_fs_dup_text(const char *s, size_t len, char **out,
 	    size_t *outlen);
+
+/*
+ * A copy of what a renderer wrote into buf: `rc` is its return, the length
+ * of the text or a negative errno (returned as it is).
+ */
+int	mvmfs_fs_dup_rendered(const char *buf, int rc, char **out,
+	    size_t *outlen);
+
+/*
+ * The text of pool k's `config`, or with `counts` of its `desired` (the
+ * content of both, see mvmfs_fs_content_fn).
+ */
+int	mvmfs_fs_pool_text(struct mvmfs_fs *fs, const struct mvmfs_key *k,
+	    bool counts, char **out, size_t *len, struct mvm_error *e);
 
 /* Object ids collected from a store listing. */
 struct mvmfs_fs_ids {

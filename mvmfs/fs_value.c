@@ -42,7 +42,7 @@ mvmfs_fs_value_state(struct mvmfs_fs *fs, const struct mvmfs_key *k,
 	    k->instance, &in, e)) < 0)
 		return rc;
 	rc = snprintf(buf, sizeof(buf), "%s\n", mvm_state_name(in.state));
-	return mvmfs_fs_dup_text(buf, rc, out, len);
+	return mvmfs_fs_dup_rendered(buf, rc, out, len);
 }
 
 /*
@@ -124,14 +124,13 @@ mvmfs_fs_value_write_state(struct mvmfs_fs *fs, fuse_req_t req,
 	mvm_quota_delta_transition(&d, &p, in.state, to);
 	if ((rc = mvm_quota_check(&t.quota, &u, &d, NULL, e)) < 0)
 		return rc;
-	if (of->nonblock) {
-		if ((rc = mvmfs_fs_job_queue(fs, k, false, to, flags, size,
-		    NULL)) < 0)
-			return rc;
-		fuse_reply_write(req, size);
-		return 0;
-	}
-	return mvmfs_fs_job_queue(fs, k, false, to, flags, size, req);
+	/* Non-blocking, the write is answered before the transition runs. */
+	if (of->nonblock)
+		return mvmfs_fs_job_queue(fs, k, false, to, flags, size, NULL);
+	if ((rc = mvmfs_fs_job_queue(fs, k, false, to, flags, size,
+	    req)) < 0)
+		return rc;
+	return MVMFS_FS_ANSWERED;
 }
 
 /* ---- a pool's desired counts ---- */
@@ -140,17 +139,7 @@ int
 mvmfs_fs_value_counts(struct mvmfs_fs *fs, const struct mvmfs_key *k,
     char **out, size_t *len, struct mvm_error *e)
 {
-	char buf[MVM_CONFIG_TEXT_MAX];
-	struct mvm_pool p;
-	int rc;
-
-	if ((rc = mvm_store_pool_get(fs->d.st, k->tenant, k->pool, &p,
-	    e)) < 0)
-		return rc;
-	if ((rc = mvm_config_counts_render(&p.desired, buf,
-	    sizeof(buf))) < 0)
-		return rc;
-	return mvmfs_fs_dup_text(buf, rc, out, len);
+	return mvmfs_fs_pool_text(fs, k, true, out, len, e);
 }
 
 /* Set the counts text[0..len) names; the pool is then managed. */
@@ -186,10 +175,9 @@ mvmfs_fs_value_write_counts(struct mvmfs_fs *fs, fuse_req_t req,
 {
 	int rc;
 
-	if ((rc = mvmfs_fs_value_set_counts(fs, &of->key, buf, size, e)) < 0)
-		return rc;
-	fuse_reply_write(req, size);
-	return 0;
+	(void)req;
+	rc = mvmfs_fs_value_set_counts(fs, &of->key, buf, size, e);
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- ctl ---- */
@@ -284,16 +272,19 @@ const struct mvmfs_fs_ctl mvmfs_fs_pool_ctl = {
  * Commands to a ctl file: one per line, the last newline optional. Every
  * line is checked before the first is run, so a bad one runs none.
  */
-static int
-run_ctl(struct mvmfs_fs *fs, const struct mvmfs_key *k, const char *buf,
-    size_t size, struct mvm_error *e)
+int
+mvmfs_fs_value_write_ctl(struct mvmfs_fs *fs, fuse_req_t req,
+    struct mvmfs_ofile *of, const char *buf, size_t size,
+    struct mvm_error *e)
 {
+	const struct mvmfs_key *k = &of->key;
 	const struct mvmfs_fs_ctl *ctl = mvmfs_fs_kind(k->kind)->ctl;
 	const char *p, *end = buf + size, *nl;
 	size_t len;
 	int rc = 0;
 	bool run;
 
+	(void)req;
 	for (run = false; ; run = true) {
 		for (p = buf; p < end && rc >= 0; p = nl < end ? nl + 1 : end) {
 			if ((nl = memchr(p, '\n', end - p)) == NULL)
@@ -314,19 +305,6 @@ run_ctl(struct mvmfs_fs *fs, const struct mvmfs_key *k, const char *buf,
 	return rc < 0 ? rc : 0;
 }
 
-int
-mvmfs_fs_value_write_ctl(struct mvmfs_fs *fs, fuse_req_t req,
-    struct mvmfs_ofile *of, const char *buf, size_t size,
-    struct mvm_error *e)
-{
-	int rc;
-
-	if ((rc = run_ctl(fs, &of->key, buf, size, e)) < 0)
-		return rc;
-	fuse_reply_write(req, size);
-	return 0;
-}
-
 /* ---- the class ---- */
 
 static void
@@ -342,10 +320,12 @@ value_write(struct mvmfs_fs *fs, fuse_req_t req, struct mvmfs_ofile *of,
 		fuse_reply_write(req, 0);
 		return;
 	}
-	if ((rc = mvmfs_fs_kind(of->key.kind)->command(fs, req, of, buf, size,
-	    &e)) < 0) {
+	rc = mvmfs_fs_kind(of->key.kind)->command(fs, req, of, buf, size, &e);
+	if (rc < 0) {
 		mvmfs_fs_fail(fs, &of->key, "write", rc, &e);
 		fuse_reply_err(req, -rc);
+	} else if (rc == 0) {
+		fuse_reply_write(req, size);
 	}
 }
 
