@@ -1,7 +1,7 @@
 /*
  * test_tree.c: the /mvm tree served by a real mvmfs, checked at the
  * system-call level: listings, sizes and modes, inode numbers, mkdir and
- * rmdir of objects and their errnos (DESIGN.md section 3), the names of
+ * rmdir of objects and their errnos (docs/design.md section 3.4), the names of
  * control files, ownership and other users, and what the kernel caches.
  */
 #include <criterion/criterion.h>
