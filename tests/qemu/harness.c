@@ -78,7 +78,6 @@ vmmh_spawn(struct vmmh *h, const char *tag)
 {
 	const char *bin = getenv("MVM_QEMU");
 	pid_t parent = getpid();
-	struct stat st;
 	int fd;
 
 	cr_assert_not_null(bin, "MVM_QEMU is not set");
@@ -105,9 +104,16 @@ vmmh_spawn(struct vmmh *h, const char *tag)
 		    "Debug", (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 500 && stat(h->sock, &st) < 0; i++)
+	/*
+	 * The socket file appears at bind(2), before mvm-qemu listens on it:
+	 * wait until a connection is accepted, or a slow start (a loaded
+	 * host, a sanitizer build) fails the first request with ECONNREFUSED.
+	 */
+	for (int i = 0; i < 1000 && (fd = vmmh_connect(h->sock)) < 0; i++)
 		sleep_ms(10);
-	cr_assert_eq(stat(h->sock, &st), 0, "mvm-qemu made no API socket");
+	cr_assert_geq(fd, 0, "mvm-qemu does not accept on its API socket %s",
+	    h->sock);
+	close(fd);
 }
 
 struct buf {
