@@ -351,10 +351,11 @@ doc_open(struct mvmfs_fs *fs, fuse_req_t req, struct mvmfs_ofile *of,
 
 	if ((rc = mvmfs_fs_open_access(fs, req, of, fi, t)) < 0)
 		return rc;
-	of->operator = mvmfs_fs_is_operator(fs, req);
-	if ((fi->flags & O_ACCMODE) != O_RDONLY && (rc = doc_renew(fs,
-	    of)) < 0)
-		return rc;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		of->operator = mvmfs_fs_is_operator(fs, req);
+		if ((rc = doc_renew(fs, of)) < 0)
+			return rc;
+	}
 	return mvmfs_fs_open_render(fs, of, fi);
 }
 

@@ -109,7 +109,7 @@ struct mvmfs_ofile {
 	struct mvmfs_doc	*doc;		/* document being written */
 	struct mvmfs_evreader	*ev;		/* events stream */
 	bool			 nonblock;
-	bool			 operator;	/* opened by an operator */
+	bool			 operator;	/* written by an operator */
 	struct mvmfs_ofile	*prev, *next;	/* in fs->open_files */
 };
 
