@@ -87,9 +87,12 @@ static const struct mvmfs_fs_child instance_children[] = {
 };
 
 /*
- * Every kind of node. The node's own directories and files are public
- * (0755, 0444) but for its control files; a tenant's are its owner's and
- * its group's (0750, 0440, and 0640 for what its owner writes).
+ * Every kind of node. The node's own directories and aggregate views are
+ * public (0755, 0444); what shows every tenant (OPERATOR: its events,
+ * status, desired export and metrics) is the operators' (0440, root and
+ * the admin group), and its control files root's. A tenant's files are
+ * its owner's and its group's (0750, 0440, and 0640 for what its owner
+ * writes).
  */
 #define DIR	.cls = &mvmfs_fs_dir_class
 #define VIEW	.cls = &mvmfs_fs_view_class
@@ -97,6 +100,7 @@ static const struct mvmfs_fs_child instance_children[] = {
 #define DOC	.cls = &mvmfs_fs_doc_class, .writable = true, \
 		.take = mvmfs_fs_doc_take
 #define EVENTS	.cls = &mvmfs_fs_events_class
+#define OPERATOR .mode = S_IFREG | 0440, .operator_only = true
 #define CTL	VALUE, .content = mvmfs_fs_value_ctl_help, \
 		.command = mvmfs_fs_value_write_ctl
 static const struct mvmfs_fs_kind kinds[MVMFS_KIND_COUNT] = {
@@ -110,20 +114,20 @@ static const struct mvmfs_fs_kind kinds[MVMFS_KIND_COUNT] = {
 	    .content = mvmfs_fs_view_render, .view = MVMFS_VIEW_NODE_INFO },
 	[MVMFS_NODE_STATS] = { VIEW, .mode = S_IFREG | 0444,
 	    .content = mvmfs_fs_view_render, .view = MVMFS_VIEW_NODE_STATS },
-	[MVMFS_NODE_METRICS] = { VIEW, .mode = S_IFREG | 0444,
+	[MVMFS_NODE_METRICS] = { VIEW, OPERATOR,
 	    .content = mvmfs_fs_view_render,
 	    .view = MVMFS_VIEW_NODE_METRICS },
 	[MVMFS_NODE_CTL] = { CTL, .mode = S_IFREG | 0200,
 	    .ctl = &mvmfs_fs_node_ctl },
 	[MVMFS_NODE_ERR] = { VIEW, .mode = S_IFREG | 0444,
 	    .content = mvmfs_fs_view_err },
-	[MVMFS_NODE_EVENTS] = { EVENTS, .mode = S_IFREG | 0444 },
-	[MVMFS_NODE_EXPORT] = { VIEW, .mode = S_IFREG | 0444,
+	[MVMFS_NODE_EVENTS] = { EVENTS, OPERATOR },
+	[MVMFS_NODE_EXPORT] = { VIEW, OPERATOR,
 	    .content = mvmfs_fs_view_export },
 	[MVMFS_NODE_DESIRED] = { DOC, .mode = S_IFREG | 0600,
 	    .content = mvmfs_fs_doc_desired_text, .doc = MVMFS_DOC_DESIRED,
 	    .commit = mvmfs_fs_doc_commit_desired },
-	[MVMFS_NODE_STATUS] = { VIEW, .mode = S_IFREG | 0444,
+	[MVMFS_NODE_STATUS] = { VIEW, OPERATOR,
 	    .content = mvmfs_fs_view_status },
 	[MVMFS_TENANTS] = { DIR, .mode = S_IFDIR | 0755,
 	    .listing = &mvmfs_fs_tenants },
@@ -189,6 +193,7 @@ static const struct mvmfs_fs_kind kinds[MVMFS_KIND_COUNT] = {
 #undef VALUE
 #undef DOC
 #undef EVENTS
+#undef OPERATOR
 #undef CTL
 
 const struct mvmfs_fs_kind *

@@ -16,6 +16,8 @@
  */
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
+#include <stdbool.h>
+#include <sys/types.h>
 
 #include "engine.h"
 #include "errlog.h"
@@ -36,6 +38,12 @@ struct mvmfs_fs_deps {
 	struct mvm_sleeper	*sleeper;	/* idle figures; may be NULL */
 	const char		*state_dir;
 	const char		*vmm_path;	/* named by node/info */
+	/*
+	 * The operators are root and, when admin_group is set, the members
+	 * of group admin_gid (docs/filesystem.md, Access).
+	 */
+	bool			 admin_group;
+	gid_t			 admin_gid;
 };
 
 struct mvmfs_fs;

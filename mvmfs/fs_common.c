@@ -103,6 +103,42 @@ mvmfs_fs_ino_key(struct mvmfs_fs *fs, fuse_ino_t ino, struct mvmfs_key *k,
 	return mvmfs_fs_exists(fs, k, t);
 }
 
+/* The most groups a caller's group list is searched through. */
+#define CALLER_GROUPS_MAX	65536
+
+bool
+mvmfs_fs_is_operator(struct mvmfs_fs *fs, fuse_req_t req)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	gid_t small[64], *list = small;
+	bool yes = false;
+	int n, i;
+
+	if (ctx->uid == 0)
+		return true;
+	if (!fs->d.admin_group)
+		return false;
+	if (ctx->gid == fs->d.admin_gid)
+		return true;
+	/*
+	 * The kernel sends no groups: libfuse reads them from /proc, and
+	 * returns how many there are (more than it stored when they do not
+	 * fit). A failure, or no memory for a long list, refuses.
+	 */
+	n = fuse_req_getgroups(req, 64, small);
+	if (n > 64) {
+		list = n <= CALLER_GROUPS_MAX ? malloc(n * sizeof(*list)) :
+		    NULL;
+		if (list == NULL || fuse_req_getgroups(req, n, list) != n)
+			n = 0;
+	}
+	for (i = 0; i < n && !yes; i++)
+		yes = list[i] == fs->d.admin_gid;
+	if (list != small)
+		free(list);
+	return yes;
+}
+
 int
 mvmfs_fs_may_write(fuse_req_t req, const struct mvmfs_key *k,
     const struct mvm_tenant *t)
@@ -417,14 +453,17 @@ mvmfs_fs_ofile_free(struct mvmfs_ofile *of)
 /* ---- files read from their content ---- */
 
 void
-mvmfs_fs_stat_fixed(const struct mvmfs_key *k, const struct mvm_tenant *t,
-    nlink_t nlink, struct stat *st)
+mvmfs_fs_stat_fixed(struct mvmfs_fs *fs, const struct mvmfs_key *k,
+    const struct mvm_tenant *t, nlink_t nlink, struct stat *st)
 {
 	st->st_mode = mvmfs_fs_kind(k->kind)->mode;
 	st->st_nlink = nlink;
 	if (k->tenant[0] != '\0') {
 		st->st_uid = t->uid;
 		st->st_gid = t->gid;
+	} else if (mvmfs_fs_kind(k->kind)->operator_only &&
+	    fs->d.admin_group) {
+		st->st_gid = fs->d.admin_gid;
 	}
 	st->st_mtime = st->st_ctime = st->st_atime = time(NULL);
 }
@@ -441,7 +480,7 @@ mvmfs_fs_stat_sized(struct mvmfs_fs *fs, const struct mvmfs_key *k,
 		return rc;
 	mvmfs_fs_content_free(k, buf, len);
 	st->st_size = len;
-	mvmfs_fs_stat_fixed(k, t, 1, st);
+	mvmfs_fs_stat_fixed(fs, k, t, 1, st);
 	return 0;
 }
 
@@ -468,9 +507,13 @@ mvmfs_fs_setattr_fixed(struct mvmfs_fs *fs, fuse_req_t req,
 }
 
 int
-mvmfs_fs_open_access(fuse_req_t req, const struct mvmfs_ofile *of,
-    const struct fuse_file_info *fi, const struct mvm_tenant *t)
+mvmfs_fs_open_access(struct mvmfs_fs *fs, fuse_req_t req,
+    const struct mvmfs_ofile *of, const struct fuse_file_info *fi,
+    const struct mvm_tenant *t)
 {
+	if (mvmfs_fs_kind(of->key.kind)->operator_only &&
+	    !mvmfs_fs_is_operator(fs, req))
+		return -EACCES;
 	if ((fi->flags & O_ACCMODE) == O_RDONLY)
 		return 0;
 	if (!mvmfs_fs_kind(of->key.kind)->writable)
@@ -501,7 +544,7 @@ mvmfs_fs_open_fixed(struct mvmfs_fs *fs, fuse_req_t req,
 {
 	int rc;
 
-	if ((rc = mvmfs_fs_open_access(req, of, fi, t)) < 0)
+	if ((rc = mvmfs_fs_open_access(fs, req, of, fi, t)) < 0)
 		return rc;
 	return mvmfs_fs_open_render(fs, of, fi);
 }

@@ -540,8 +540,7 @@ static int
 dir_stat(struct mvmfs_fs *fs, const struct mvmfs_key *k,
     const struct mvm_tenant *t, struct stat *st)
 {
-	(void)fs;
-	mvmfs_fs_stat_fixed(k, t, 2, st);
+	mvmfs_fs_stat_fixed(fs, k, t, 2, st);
 	return 0;
 }
 

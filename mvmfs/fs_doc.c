@@ -4,11 +4,19 @@
  * `desired`. A reader gets the document as it is; the writes of one open
  * are buffered and the document is committed whole when the descriptor is
  * closed (flush), or when a scratch file is renamed onto it.
+ *
+ * A tenant's config is one canonical document, but every key it has today
+ * (the seven quotas, uid, gid, net_id, subnet, gateway, pinned) is the
+ * operators': a commit by anyone else that changes one fails with EPERM,
+ * naming the keys, and changes nothing; one that changes none (the text
+ * read, written back) succeeds. The write that completes such a line
+ * fails already, so `echo max_vcpus=99 > config` reports it.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +94,80 @@ mvmfs_fs_doc_pool_text(struct mvmfs_fs *fs, const struct mvmfs_key *k,
 	return mvmfs_fs_pool_text(fs, k, false, out, len, e);
 }
 
+/* ---- the operators' keys ---- */
+
+/* Append `name` to the list in buf[0..size) when `changed`. */
+static void
+key_changed(char *buf, size_t size, bool changed, const char *name)
+{
+	size_t n = strlen(buf);
+
+	if (changed)
+		snprintf(buf + n, size - n, "%s%s", n > 0 ? ", " : "", name);
+}
+
+/*
+ * Decide whether a caller who is not an operator may turn tenant *was
+ * into *now: 0 when no operator key differs, else -EPERM with a sentence
+ * naming the keys that do.
+ */
+static int
+tenant_refusal(const struct mvm_tenant *was, const struct mvm_tenant *now,
+    struct mvm_error *e)
+{
+	const struct mvm_quota *a = &was->quota, *b = &now->quota;
+	char keys[256] = "";
+
+	key_changed(keys, sizeof(keys), a->max_disk_gib != b->max_disk_gib,
+	    "max_disk_gib");
+	key_changed(keys, sizeof(keys),
+	    a->max_instances_per_pool != b->max_instances_per_pool,
+	    "max_instances_per_pool");
+	key_changed(keys, sizeof(keys), a->max_mem_mib != b->max_mem_mib,
+	    "max_mem_mib");
+	key_changed(keys, sizeof(keys), a->max_pools != b->max_pools,
+	    "max_pools");
+	key_changed(keys, sizeof(keys), a->max_running != b->max_running,
+	    "max_running");
+	key_changed(keys, sizeof(keys), a->max_vcpus != b->max_vcpus,
+	    "max_vcpus");
+	key_changed(keys, sizeof(keys), a->max_warm != b->max_warm,
+	    "max_warm");
+	key_changed(keys, sizeof(keys), was->uid != now->uid, "uid");
+	key_changed(keys, sizeof(keys), was->gid != now->gid, "gid");
+	key_changed(keys, sizeof(keys), was->net_id != now->net_id,
+	    "net_id (subnet, gateway)");
+	key_changed(keys, sizeof(keys), was->pinned != now->pinned, "pinned");
+	if (keys[0] == '\0')
+		return 0;
+	return mvm_error_set(e, EPERM, "only an operator (root or a member "
+	    "of the admin group) may change %s of tenant %s; its owner may "
+	    "read them", keys, was->id);
+}
+
+/*
+ * Judge the tenant config `of` holds once a write ends a line, for a
+ * caller who is not an operator, as its commit will: 0, or -EPERM (the
+ * sentence in e). A text that cannot be applied yet (a JSON object not
+ * closed, subnet before its net_id) is left to the commit.
+ */
+static int
+doc_judge_tenant(struct mvmfs_fs *fs, const struct mvmfs_ofile *of,
+    const char *buf, size_t size, struct mvm_error *e)
+{
+	struct mvm_tenant was, now;
+
+	if (of->operator || size == 0 || buf[size - 1] != '\n' ||
+	    mvmfs_fs_kind(of->key.kind)->doc != MVMFS_DOC_TENANT_CONFIG)
+		return 0;
+	if (mvm_store_tenant_get(fs->d.st, of->key.tenant, &was, NULL) < 0)
+		return 0;
+	now = was;
+	if (mvmfs_doc_commit_tenant(of->doc, &now, NULL) < 0)
+		return 0;
+	return tenant_refusal(&was, &now, e);
+}
+
 /* ---- commits ---- */
 
 /*
@@ -96,7 +178,7 @@ mvmfs_fs_doc_pool_text(struct mvmfs_fs *fs, const struct mvmfs_key *k,
  */
 int
 mvmfs_fs_doc_commit_desired(struct mvmfs_fs *fs, const struct mvmfs_key *k,
-    struct mvmfs_doc *doc, struct mvm_error *e)
+    bool operator, struct mvmfs_doc *doc, struct mvm_error *e)
 {
 	struct mvm_reconcile_report rep;
 	struct mvm_desired *d = NULL;
@@ -105,6 +187,7 @@ mvmfs_fs_doc_commit_desired(struct mvmfs_fs *fs, const struct mvmfs_key *k,
 	size_t len;
 	int rc;
 
+	(void)operator;		/* only root may open it to write */
 	memset(&rep, 0, sizeof(rep));
 	if ((rc = mvmfs_doc_text(doc, &text, &len, e)) < 0 ||
 	    (rc = mvm_desired_parse(text, len, &d, e)) < 0)
@@ -134,27 +217,31 @@ out:
 	return rc;
 }
 
+/*
+ * Apply a tenant's config, refusing one that changes an operator key when
+ * the caller is no operator (judged against the very revision it would
+ * replace, so a concurrent change cannot slip through).
+ */
 int
 mvmfs_fs_doc_commit_tenant(struct mvmfs_fs *fs, const struct mvmfs_key *k,
-    struct mvmfs_doc *doc, struct mvm_error *e)
+    bool operator, struct mvmfs_doc *doc, struct mvm_error *e)
 {
-	struct mvm_tenant t;
-	uint32_t uid = 0, gid = 0;
+	struct mvm_tenant was, t;
 	int rc, tries;
 
 	for (tries = 0; tries < 5; tries++) {
 		if ((rc = mvm_store_tenant_get(fs->d.st, k->tenant, &t,
 		    e)) < 0)
 			return rc;
-		uid = t.uid;
-		gid = t.gid;
-		if ((rc = mvmfs_doc_commit_tenant(doc, &t, e)) < 0)
+		was = t;
+		if ((rc = mvmfs_doc_commit_tenant(doc, &t, e)) < 0 ||
+		    (!operator && (rc = tenant_refusal(&was, &t, e)) < 0))
 			return rc;
 		if ((rc = mvm_store_tenant_update(fs->d.st, &t, e)) != -ESTALE)
 			break;
 	}
 	/* The kernel caches directory owners; see fs_int.h. */
-	if (rc == 0 && (t.uid != uid || t.gid != gid))
+	if (rc == 0 && (t.uid != was.uid || t.gid != was.gid))
 		mvmfs_fs_inval_tenant_attrs(fs, k->tenant);
 	/* New quotas may let deferred steps go. */
 	if (rc == 0)
@@ -166,12 +253,13 @@ mvmfs_fs_doc_commit_tenant(struct mvmfs_fs *fs, const struct mvmfs_key *k,
 
 int
 mvmfs_fs_doc_commit_secrets(struct mvmfs_fs *fs, const struct mvmfs_key *k,
-    struct mvmfs_doc *doc, struct mvm_error *e)
+    bool operator, struct mvmfs_doc *doc, struct mvm_error *e)
 {
 	const char *text;
 	size_t len;
 	int rc;
 
+	(void)operator;		/* the owner's */
 	if ((rc = mvmfs_doc_text(doc, &text, &len, e)) < 0)
 		return rc;
 	/* The secrets module writes its own event. */
@@ -181,11 +269,12 @@ mvmfs_fs_doc_commit_secrets(struct mvmfs_fs *fs, const struct mvmfs_key *k,
 
 int
 mvmfs_fs_doc_commit_pool(struct mvmfs_fs *fs, const struct mvmfs_key *k,
-    struct mvmfs_doc *doc, struct mvm_error *e)
+    bool operator, struct mvmfs_doc *doc, struct mvm_error *e)
 {
 	struct mvm_pool p;
 	int rc, tries;
 
+	(void)operator;		/* the owner's */
 	for (tries = 0; tries < 5; tries++) {
 		if ((rc = mvm_store_pool_get(fs->d.st, k->tenant, k->pool, &p,
 		    e)) < 0 ||
@@ -232,7 +321,7 @@ doc_renew(struct mvmfs_fs *fs, struct mvmfs_ofile *of)
  */
 int
 mvmfs_fs_doc_take(struct mvmfs_fs *fs, const struct mvmfs_key *k,
-    const char *text, size_t len, struct mvm_error *e)
+    bool operator, const char *text, size_t len, struct mvm_error *e)
 {
 	struct mvmfs_ofile of;
 	ssize_t n;
@@ -248,7 +337,8 @@ mvmfs_fs_doc_take(struct mvmfs_fs *fs, const struct mvmfs_key *k,
 	else if ((n = mvmfs_doc_write(of.doc, text, len, 0, e)) < 0)
 		rc = (int)n;
 	else
-		rc = mvmfs_fs_kind(k->kind)->commit(fs, k, of.doc, e);
+		rc = mvmfs_fs_kind(k->kind)->commit(fs, k, operator, of.doc,
+		    e);
 	mvmfs_doc_free(of.doc);
 	return rc;
 }
@@ -259,11 +349,13 @@ doc_open(struct mvmfs_fs *fs, fuse_req_t req, struct mvmfs_ofile *of,
 {
 	int rc;
 
-	if ((rc = mvmfs_fs_open_access(req, of, fi, t)) < 0)
+	if ((rc = mvmfs_fs_open_access(fs, req, of, fi, t)) < 0)
 		return rc;
-	if ((fi->flags & O_ACCMODE) != O_RDONLY && (rc = doc_renew(fs,
-	    of)) < 0)
-		return rc;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		of->operator = mvmfs_fs_is_operator(fs, req);
+		if ((rc = doc_renew(fs, of)) < 0)
+			return rc;
+	}
 	return mvmfs_fs_open_render(fs, of, fi);
 }
 
@@ -273,6 +365,7 @@ doc_write(struct mvmfs_fs *fs, fuse_req_t req, struct mvmfs_ofile *of,
 {
 	struct mvm_error e = { 0 };
 	ssize_t n;
+	int rc;
 
 	if (of->doc == NULL) {
 		/* Opened to read, or its document could not be renewed. */
@@ -282,6 +375,14 @@ doc_write(struct mvmfs_fs *fs, fuse_req_t req, struct mvmfs_ofile *of,
 	if ((n = mvmfs_doc_write(of->doc, buf, size, off, &e)) < 0) {
 		mvmfs_fs_fail(fs, &of->key, "write", (int)n, &e);
 		fuse_reply_err(req, (int)-n);
+		return;
+	}
+	if ((rc = doc_judge_tenant(fs, of, buf, size, &e)) < 0) {
+		/* The document can never commit: drop it, keep nothing. */
+		mvmfs_doc_free(of->doc);
+		of->doc = NULL;
+		mvmfs_fs_fail(fs, &of->key, "write", rc, &e);
+		fuse_reply_err(req, -rc);
 		return;
 	}
 	fuse_reply_write(req, size);
@@ -295,7 +396,8 @@ doc_flush(struct mvmfs_fs *fs, struct mvmfs_ofile *of)
 
 	if (of->doc == NULL || !mvmfs_doc_dirty(of->doc))
 		return 0;
-	rc = mvmfs_fs_kind(of->key.kind)->commit(fs, &of->key, of->doc, &e);
+	rc = mvmfs_fs_kind(of->key.kind)->commit(fs, &of->key, of->operator,
+	    of->doc, &e);
 	if (rc < 0)
 		mvmfs_fs_fail(fs, &of->key, "commit", rc, &e);
 	/* A second close of a dup'ed descriptor commits nothing again. */

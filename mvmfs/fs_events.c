@@ -161,8 +161,7 @@ static int
 events_stat(struct mvmfs_fs *fs, const struct mvmfs_key *k,
     const struct mvm_tenant *t, struct stat *st)
 {
-	(void)fs;
-	mvmfs_fs_stat_fixed(k, t, 1, st);	/* a stream has no size */
+	mvmfs_fs_stat_fixed(fs, k, t, 1, st);	/* a stream has no size */
 	return 0;
 }
 
@@ -173,7 +172,7 @@ events_open(struct mvmfs_fs *fs, fuse_req_t req, struct mvmfs_ofile *of,
 	struct mvm_error e = { 0 };
 	int rc;
 
-	if ((rc = mvmfs_fs_open_access(req, of, fi, t)) < 0)
+	if ((rc = mvmfs_fs_open_access(fs, req, of, fi, t)) < 0)
 		return rc;
 	if ((rc = mvmfs_evreader_open(fs->d.events,
 	    of->key.tenant[0] ? of->key.tenant : NULL,

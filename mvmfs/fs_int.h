@@ -109,6 +109,7 @@ struct mvmfs_ofile {
 	struct mvmfs_doc	*doc;		/* document being written */
 	struct mvmfs_evreader	*ev;		/* events stream */
 	bool			 nonblock;
+	bool			 operator;	/* written by an operator */
 	struct mvmfs_ofile	*prev, *next;	/* in fs->open_files */
 };
 
@@ -215,15 +216,20 @@ typedef int mvmfs_fs_command_fn(struct mvmfs_fs *fs, fuse_req_t req,
     struct mvm_error *e);
 
 /*
- * Take the bytes text[0..len) of a scratch file renamed onto file `k`.
- * Returns 0 or a negative errno.
+ * Take the bytes text[0..len) of a scratch file renamed onto file `k`, by
+ * a caller who is an operator or not (mvmfs_fs_is_operator). Returns 0 or
+ * a negative errno.
  */
 typedef int mvmfs_fs_take_fn(struct mvmfs_fs *fs, const struct mvmfs_key *k,
-    const char *text, size_t len, struct mvm_error *e);
+    bool operator, const char *text, size_t len, struct mvm_error *e);
 
-/* Apply the document `doc` to file `k`. Returns 0 or a negative errno. */
+/*
+ * Apply the document `doc` to file `k`, for a caller who is an operator
+ * or not (what a tenant's config refuses the others: fs_doc.c). Returns 0
+ * or a negative errno.
+ */
 typedef int mvmfs_fs_commit_fn(struct mvmfs_fs *fs, const struct mvmfs_key *k,
-    struct mvmfs_doc *doc, struct mvm_error *e);
+    bool operator, struct mvmfs_doc *doc, struct mvm_error *e);
 
 /* The facts of one kind of node: the table of fs.c has one per kind. */
 struct mvmfs_fs_kind {
@@ -231,6 +237,11 @@ struct mvmfs_fs_kind {
 	mode_t				 mode;	/* type and permission bits */
 	bool				 writable; /* may be opened to write */
 	bool				 secret; /* content zeroed on free */
+	/*
+	 * Read by the operators only: its mode's group is the admin group,
+	 * and open checks the caller too.
+	 */
+	bool				 operator_only;
 	/* Directories; NULL, false: none. */
 	const struct mvmfs_fs_child	*children;	/* fixed entries */
 	const struct mvmfs_fs_listing	*listing;	/* objects listed */
@@ -309,8 +320,16 @@ int	mvmfs_fs_ino_key(struct mvmfs_fs *fs, fuse_ino_t ino,
 	    struct mvmfs_key *k, struct mvm_tenant *t);
 
 /*
+ * Is the caller of `req` an operator: root, or a member of the admin group
+ * (its primary group or one of its groups, as the kernel reports them)?
+ */
+bool	mvmfs_fs_is_operator(struct mvmfs_fs *fs, fuse_req_t req);
+
+/*
  * May the caller of `req` change things under `k`, whose tenant is *t?
- * Root may; a tenant's owner may change its tenant's tree. 0 or -EACCES.
+ * Root may; a tenant's owner may change its tenant's tree (but for the
+ * keys of its config that are the operators', see fs_doc.c). 0 or
+ * -EACCES.
  */
 int	mvmfs_fs_may_write(fuse_req_t req, const struct mvmfs_key *k,
 	    const struct mvm_tenant *t);
@@ -387,10 +406,11 @@ void	mvmfs_fs_ofile_free(struct mvmfs_ofile *of);
 /* ---- fs_common.c: behaviour the classes share ---- */
 
 /*
- * Fill the mode (of k's kind), `nlink`, owner (the tenant's) and times of
- * *st. No size: see mvmfs_fs_stat_sized.
+ * Fill the mode (of k's kind), `nlink`, owner (the tenant's; for the
+ * operators' files, root and the admin group) and times of *st. No size:
+ * see mvmfs_fs_stat_sized.
  */
-void	mvmfs_fs_stat_fixed(const struct mvmfs_key *k,
+void	mvmfs_fs_stat_fixed(struct mvmfs_fs *fs, const struct mvmfs_key *k,
 	    const struct mvm_tenant *t, nlink_t nlink, struct stat *st);
 
 /* mvmfs_fs_stat_fixed with one link and the size of the content. */
@@ -411,10 +431,13 @@ int	mvmfs_fs_setattr_fixed(struct mvmfs_fs *fs, fuse_req_t req,
 
 /*
  * Refuse to open `of` for writing when its kind takes no writes or the
- * caller may not write under it. 0 or -EACCES.
+ * caller may not write under it, and at all when the kind is the
+ * operators' and the caller is not one (the kernel checked the mode
+ * already; this is the daemon's own check). 0 or -EACCES.
  */
-int	mvmfs_fs_open_access(fuse_req_t req, const struct mvmfs_ofile *of,
-	    const struct fuse_file_info *fi, const struct mvm_tenant *t);
+int	mvmfs_fs_open_access(struct mvmfs_fs *fs, fuse_req_t req,
+	    const struct mvmfs_ofile *of, const struct fuse_file_info *fi,
+	    const struct mvm_tenant *t);
 
 /*
  * Render the content into `of` unless it is opened write-only (a failure

@@ -41,7 +41,8 @@ rename_commit(struct mvmfs_fs *fs, fuse_req_t req, const struct mvmfs_key *src,
 		rc = mvm_error_set(e, EPERM, "only config, secrets, desired "
 		    "and a pool's desired take a file renamed onto them");
 	else
-		rc = take(fs, dst, data != NULL ? data : "", n, e);
+		rc = take(fs, dst, mvmfs_fs_is_operator(fs, req),
+		    data != NULL ? data : "", n, e);
 	if (data != NULL)
 		explicit_bzero(data, n);
 	free(data);

@@ -145,11 +145,12 @@ mvmfs_fs_value_counts(struct mvmfs_fs *fs, const struct mvmfs_key *k,
 /* Set the counts text[0..len) names; the pool is then managed. */
 int
 mvmfs_fs_value_set_counts(struct mvmfs_fs *fs, const struct mvmfs_key *k,
-    const char *text, size_t len, struct mvm_error *e)
+    bool operator, const char *text, size_t len, struct mvm_error *e)
 {
 	struct mvm_pool p;
 	int rc, tries;
 
+	(void)operator;		/* the counts are the owner's */
 	for (tries = 0; tries < 5; tries++) {
 		if ((rc = mvm_store_pool_get(fs->d.st, k->tenant, k->pool, &p,
 		    e)) < 0)
@@ -176,7 +177,8 @@ mvmfs_fs_value_write_counts(struct mvmfs_fs *fs, fuse_req_t req,
 	int rc;
 
 	(void)req;
-	rc = mvmfs_fs_value_set_counts(fs, &of->key, buf, size, e);
+	rc = mvmfs_fs_value_set_counts(fs, &of->key, of->operator, buf, size,
+	    e);
 	return rc < 0 ? rc : 0;
 }
 

@@ -3,7 +3,12 @@
  *
  * mvmfs [-f] [--state-dir DIR] [--run-dir DIR] [--vmm PATH] [--image DIR]
  *       [--concurrency N] [--reconcile-interval MS] [--sample-interval MS]
- *       [--failure-budget N] [--backoff S] MOUNTPOINT
+ *       [--failure-budget N] [--backoff S] [--admin-group NAME] MOUNTPOINT
+ *
+ * The operators are root and the members of the admin group (NAME,
+ * default "mvm", looked up once at start; without such a group, root
+ * alone): they alone change a tenant's limits, identity and network, and
+ * read the node's files that show every tenant (docs/filesystem.md).
  *
  * It opens the store and the engine (whose recovery finds the instances a
  * previous run left), starts the reconciler (pools keep their desired
@@ -20,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
@@ -48,6 +54,7 @@ struct options {
 	unsigned	 sample_ms;		/* sleep policy pass; 0: off */
 	unsigned	 failure_budget;
 	unsigned	 backoff_s;
+	const char	*admin_group;
 };
 
 static void
@@ -57,7 +64,8 @@ usage(void)
 	    "[--vmm PATH] [--image DIR]\n"
 	    "             [--concurrency N] [--reconcile-interval MS] "
 	    "[--sample-interval MS]\n"
-	    "             [--failure-budget N] [--backoff S] MOUNTPOINT\n");
+	    "             [--failure-budget N] [--backoff S] "
+	    "[--admin-group NAME] MOUNTPOINT\n");
 	exit(2);
 }
 
@@ -91,6 +99,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "sample-interval", required_argument, NULL, 'S' },
 		{ "failure-budget", required_argument, NULL, 'b' },
 		{ "backoff", required_argument, NULL, 'B' },
+		{ "admin-group", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -130,6 +139,9 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'B':
 			o->backoff_s = number("backoff", optarg, 1, 3600);
+			break;
+		case 'g':
+			o->admin_group = optarg;
 			break;
 		default:
 			usage();
@@ -315,7 +327,7 @@ main(int argc, char **argv)
 	struct options o = { .state_dir = "/var/lib/mvm", .run_dir = "/run/mvm",
 	    .image = "/var/lib/mvm/images/default", .concurrency = 2,
 	    .reconcile_ms = 30000, .sample_ms = 10000, .failure_budget = 3,
-	    .backoff_s = 10 };
+	    .backoff_s = 10, .admin_group = "mvm" };
 	char *fargv[] = { argv[0], "-o",
 	    "default_permissions,allow_other,fsname=mvmfs,subtype=mvmfs",
 	    NULL };
@@ -335,10 +347,21 @@ main(int argc, char **argv)
 	struct mvmfs_fs *fs = NULL;
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config *lc = NULL;
+	struct group *admin;
+	bool has_admin = false;
+	gid_t admin_gid = 0;
 	char db[PATH_MAX], vmmbuf[PATH_MAX];
 	int rc = 1, mounted = 0, handlers = 0, sampling = 0, waitfd = -1;
 
 	parse_options(argc, argv, &o);
+	/* Before any thread: getgrnam is not thread-safe. */
+	if ((admin = getgrnam(o.admin_group)) != NULL) {
+		has_admin = true;
+		admin_gid = admin->gr_gid;
+	} else {
+		fprintf(stderr, "mvmfs: no group %s: root is the only "
+		    "operator\n", o.admin_group);
+	}
 	if (o.vmm == NULL)
 		o.vmm = default_vmm(vmmbuf, sizeof(vmmbuf));
 	if (!o.foreground)
@@ -399,7 +422,8 @@ main(int argc, char **argv)
 	}
 	deps = (struct mvmfs_fs_deps){ .st = st, .eng = eng, .errlog = log,
 	    .events = dm.evs, .secrets = dm.sec, .rec = rec, .sleeper = sl,
-	    .state_dir = o.state_dir, .vmm_path = o.vmm };
+	    .state_dir = o.state_dir, .vmm_path = o.vmm,
+	    .admin_group = has_admin, .admin_gid = admin_gid };
 	if (mvmfs_fs_new(&deps, TRANSITION_WORKERS, &fs) < 0) {
 		fprintf(stderr, "mvmfs: cannot start worker threads\n");
 		goto out;

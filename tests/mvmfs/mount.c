@@ -19,6 +19,7 @@
 #include "vmm.h"
 
 struct fixture fx;
+const char *mount_admin_group;
 
 static const char *
 env(const char *name)
@@ -67,9 +68,16 @@ start_daemon(void)
 	fx.pid = fork();
 	cr_assert_neq(fx.pid, -1);
 	if (fx.pid == 0) {
-		execl(bin, bin, "-f", "--state-dir", fx.state, "--run-dir",
-		    fx.run, "--vmm", env("MVM_QEMU"), "--image",
-		    env("MVM_TEST_IMAGE"), fx.mnt, (char *)NULL);
+		if (mount_admin_group != NULL)
+			execl(bin, bin, "-f", "--state-dir", fx.state,
+			    "--run-dir", fx.run, "--vmm", env("MVM_QEMU"),
+			    "--image", env("MVM_TEST_IMAGE"), "--admin-group",
+			    mount_admin_group, fx.mnt, (char *)NULL);
+		else
+			execl(bin, bin, "-f", "--state-dir", fx.state,
+			    "--run-dir", fx.run, "--vmm", env("MVM_QEMU"),
+			    "--image", env("MVM_TEST_IMAGE"), fx.mnt,
+			    (char *)NULL);
 		_exit(127);
 	}
 	/* Recovery may first finish a boot a killed mvmfs left. */

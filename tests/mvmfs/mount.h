@@ -29,6 +29,13 @@ struct fixture {
 /* The fixture of the running test. */
 extern struct fixture fx;
 
+/*
+ * The group mvmfs is started with as its admin group (--admin-group);
+ * NULL, the default: none given, mvmfs looks for "mvm". Set it in a
+ * suite's .init before calling setup().
+ */
+extern const char *mount_admin_group;
+
 /* The Criterion .init and .fini: make the tree and mount it; undo it all. */
 void	setup(void);
 void	teardown(void);
