@@ -324,7 +324,7 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	memset(&t, 0, sizeof(t));
 	rc = -ENOMEM;
-	if ((of = calloc(1, sizeof(*of))) == NULL)
+	if ((of = mvmfs_fs_ofile_new()) == NULL)
 		goto fail;
 	if ((rc = mvmfs_fs_ino_key(fs, ino, &of->key, &t)) < 0)
 		goto fail;
