@@ -543,6 +543,8 @@ mvmfs_fs_new(const struct mvmfs_fs_deps *deps, int workers,
 		return -ENOMEM;
 	fs->d = *deps;
 	fs->src.st = deps->st;
+	fs->src.vmm_path = deps->vmm_path;
+	fs->src.image_dir = deps->image_dir;
 	if (deps->vmm_path != NULL) {
 		const char *base = strrchr(deps->vmm_path, '/');
 

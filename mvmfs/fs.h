@@ -36,6 +36,7 @@ struct mvmfs_fs_deps {
 	struct mvm_sleeper	*sleeper;	/* idle figures; may be NULL */
 	const char		*state_dir;
 	const char		*vmm_path;	/* named by node/info */
+	const char		*image_dir;	/* named by node/info */
 };
 
 struct mvmfs_fs;
