@@ -41,16 +41,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "defaults.h"
 #include "timing.h"
 
 #ifndef MVMFS_DEFAULT
 #define MVMFS_DEFAULT	"mvmfs"
-#endif
-#ifndef MVM_QEMU_DEFAULT
-#define MVM_QEMU_DEFAULT	"mvm-qemu"
-#endif
-#ifndef MVM_IMAGE_DEFAULT
-#define MVM_IMAGE_DEFAULT	"/var/lib/mvm/images/default"
 #endif
 
 #define POOL		"p"

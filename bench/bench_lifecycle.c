@@ -26,18 +26,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "defaults.h"
 #include "engine.h"
 #include "guest.h"
 #include "store.h"
 #include "timing.h"
 #include "vmm.h"
-
-#ifndef MVM_QEMU_DEFAULT
-#define MVM_QEMU_DEFAULT	"mvm-qemu"
-#endif
-#ifndef MVM_IMAGE_DEFAULT
-#define MVM_IMAGE_DEFAULT	"/var/lib/mvm/images/default"
-#endif
 
 #define MAX_RUNS	50
 #define MAX_ARGS	128

@@ -22,15 +22,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "defaults.h"
 #include "desired.h"
 #include "engine.h"
 #include "reconcile.h"
 #include "store.h"
 #include "timing.h"
-
-#ifndef MVM_QEMU_DEFAULT
-#define MVM_QEMU_DEFAULT	"mvm-qemu"
-#endif
 
 #define NTENANTS	100
 #define POOLS_PER	10

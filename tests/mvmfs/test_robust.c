@@ -249,31 +249,33 @@ image_dir(const char *name, const char *const *files)
 	return dir;
 }
 
+/* Start mvmfs with `vmm` and `image`: refused, naming path `want`. */
+static void
+expect_refused(const char *vmm, const char *image, const char *want)
+{
+	char *out = refused_start(vmm, image);
+
+	cr_expect(strstr(out, want) != NULL, "stderr names no %s: %s", want,
+	    out);
+	free(out);
+}
+
 Test(mvmfs, missing_vmm_or_image_refuses_to_start)
 {
 	static const char *const no_kernel[] = { "initrd", "rootfs.ext4",
 	    NULL };
 	static const char *const no_rootfs[] = { "vmlinuz", "initrd", NULL };
 	const char *vmm = getenv("MVM_QEMU"), *image = getenv("MVM_TEST_IMAGE");
-	char want[256], line[512], *out;
+	char want[256], line[512];
 
 	snprintf(want, sizeof(want), "%s/no-such-vmm", fx.root);
-	out = refused_start(want, image);
-	cr_expect(strstr(out, want) != NULL, "stderr names no %s: %s", want,
-	    out);
-	free(out);
+	expect_refused(want, image, want);
 	snprintf(want, sizeof(want), "%s/vmlinuz", image_dir("img1",
 	    no_kernel));
-	out = refused_start(vmm, image_dir_path("img1"));
-	cr_expect(strstr(out, want) != NULL, "stderr names no %s: %s", want,
-	    out);
-	free(out);
+	expect_refused(vmm, image_dir_path("img1"), want);
 	snprintf(want, sizeof(want), "%s/rootfs.ext4", image_dir("img2",
 	    no_rootfs));
-	out = refused_start(vmm, image_dir_path("img2"));
-	cr_expect(strstr(out, want) != NULL, "stderr names no %s: %s", want,
-	    out);
-	free(out);
+	expect_refused(vmm, image_dir_path("img2"), want);
 	/* The daemon that did start shows what it runs with. */
 	snprintf(line, sizeof(line), "vmm_path=%s\n", vmm);
 	cr_expect(contains("node/info", line), "node/info: no %s", line);
