@@ -19,7 +19,9 @@
  * exit path.
  *
  * The mvmfs binary comes from --mvmfs, else $MVMFS, else the one built
- * alongside this program. Run it as root: mvmfs mounts with allow_other,
+ * alongside this program; the VMM it is given (it boots nothing, but
+ * refuses to start without one) from $MVM_QEMU, else the built mvm-qemu,
+ * and the image from $MVM_TEST_IMAGE, else the build's test image. Run it as root: mvmfs mounts with allow_other,
  * only root creates tenants, and the comparison tree is a private tmpfs.
  */
 #include <dirent.h>
@@ -39,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "defaults.h"
 #include "timing.h"
 
 #ifndef MVMFS_DEFAULT
@@ -53,6 +56,8 @@
 
 struct options {
 	const char	*mvmfs;
+	const char	*vmm;
+	const char	*image;
 	int		 instances;
 	int		 iterations;
 	int		 runs;
@@ -162,7 +167,7 @@ rnd(uint32_t n)
 }
 
 static void
-start_daemon(const char *bin)
+start_daemon(const char *bin, const char *vmm, const char *image)
 {
 	struct stat st;
 	int i, status;
@@ -172,7 +177,8 @@ start_daemon(const char *bin)
 		die("fork: %s", strerror(errno));
 	if (bench.pid == 0) {
 		execl(bin, bin, "-f", "--state-dir", bench.state, "--run-dir",
-		    bench.run, bench.mnt, (char *)NULL);
+		    bench.run, "--vmm", vmm, "--image", image, bench.mnt,
+		    (char *)NULL);
 		fprintf(stderr, "bench_fs: %s: %s\n", bin, strerror(errno));
 		_exit(127);
 	}
@@ -405,9 +411,12 @@ parse_options(int argc, char **argv, struct options *o)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *env = getenv("MVMFS");
+	const char *vmm = getenv("MVM_QEMU"), *image = getenv("MVM_TEST_IMAGE");
 	int ch;
 
 	o->mvmfs = env != NULL && *env != '\0' ? env : MVMFS_DEFAULT;
+	o->vmm = vmm != NULL && *vmm != '\0' ? vmm : MVM_QEMU_DEFAULT;
+	o->image = image != NULL && *image != '\0' ? image : MVM_IMAGE_DEFAULT;
 	o->instances = 10000;
 	o->iterations = 20000;
 	o->runs = 7;
@@ -497,7 +506,7 @@ main(int argc, char **argv)
 	snprintf(bench.state, sizeof(bench.state), "%s/state", bench.root);
 	snprintf(bench.run, sizeof(bench.run), "%s/run", bench.root);
 	make_dir(bench.mnt);
-	start_daemon(o.mvmfs);
+	start_daemon(o.mvmfs, o.vmm, o.image);
 	printf("bench_fs: %s, %d instances, %d per tenant and pool\n",
 	    o.mvmfs, o.instances, PER_TENANT);
 

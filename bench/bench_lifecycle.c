@@ -6,6 +6,9 @@
  *
  *   bench_lifecycle [--runs N] [--vmm PATH] [--image DIR] [--mem MIB]
  *
+ * The VMM is --vmm, else $MVM_QEMU, else the mvm-qemu of this build; the
+ * image --image, else the build's test image.
+ *
  * It prints, per step, the median and the spread (min..max) over N runs in
  * milliseconds, and the snapshot size. It asserts nothing: figures only.
  */
@@ -23,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "defaults.h"
 #include "engine.h"
 #include "guest.h"
 #include "store.h"
@@ -200,7 +204,7 @@ main(int argc, char **argv)
 		{ "mem", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *vmm = getenv("MVM_QEMU"), *image = "/var/lib/mvm/images/default";
+	const char *vmm = getenv("MVM_QEMU"), *image = MVM_IMAGE_DEFAULT;
 	char root[] = "/tmp/mvm-bench-XXXXXX", state[128], run[128], db[160];
 	char qbuf[16384], *qargv[MAX_ARGS], vsock[256], dir[512], path[600];
 	char rawdir[160], port_sock[200];
@@ -223,7 +227,9 @@ main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (vmm == NULL || runs < 1 || runs > MAX_RUNS || mem < 16)
+	if (vmm == NULL || *vmm == '\0')
+		vmm = MVM_QEMU_DEFAULT;
+	if (runs < 1 || runs > MAX_RUNS || mem < 16)
 		usage();
 	for (int m = 0; m < M_COUNT; m++)
 		bench_samples_init(&samples[m], sample_buf[m], MAX_RUNS);

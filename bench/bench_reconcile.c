@@ -8,8 +8,9 @@
  *       (mvm_reconcile_plan_all). Aim: under 50 ms.
  * (ii)  A document that changes every pool's counts: parse it, then plan
  *       every pool as if it were applied. Aim: under 200 ms.
- * (iii) With MVM_QEMU and MVM_TEST_IMAGE set: scaling one pool from 0 to
- *       6 running guests, end to end, through the reconciler.
+ * (iii) With MVM_TEST_IMAGE set: scaling one pool from 0 to 6 running
+ *       guests, end to end, through the reconciler, on $MVM_QEMU, else
+ *       the mvm-qemu of this build.
  *
  * It prints the median and the spread (min..max) over N runs, in
  * milliseconds. It asserts nothing: figures only.
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "defaults.h"
 #include "desired.h"
 #include "engine.h"
 #include "reconcile.h"
@@ -261,9 +263,11 @@ bench_guests(void)
 	double t0;
 	int ret = 1;
 
-	if (qemu == NULL || image == NULL || *qemu == '\0' || *image == '\0') {
-		printf("(iii) skipped: set MVM_QEMU and MVM_TEST_IMAGE to boot "
-		    "%d guests\n", GUESTS);
+	if (qemu == NULL || *qemu == '\0')
+		qemu = MVM_QEMU_DEFAULT;
+	if (image == NULL || *image == '\0') {
+		printf("(iii) skipped: set MVM_TEST_IMAGE to boot %d guests\n",
+		    GUESTS);
 		return 0;
 	}
 	if (mkdtemp(dir) == NULL)

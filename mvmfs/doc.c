@@ -122,24 +122,29 @@ secret_key_ok(const char *k, size_t len)
 	return true;
 }
 
+/*
+ * Judge one secrets line. The sentences name the line by its number and
+ * quote its key only once it is a valid name: any other byte of the line
+ * may be (part of) a secret, and err and the events are readable by more
+ * than the secrets file is.
+ */
 static int
 check_secret(const char *line, size_t len, unsigned no, struct mvm_error *e)
 {
-	char esc[MVM_KV_ESCAPE_SIZE];
 	const char *eq, *bad;
 	size_t klen, vlen;
 
 	if (len == 0 || line[0] == '#')
 		return 0;
 	if ((eq = memchr(line, '=', len)) == NULL)
-		return mvm_error_set(e, EINVAL, "line %u: \"%s\" is not "
-		    "KEY=VALUE", no, mvm_kv_escape(line, len, esc));
+		return mvm_error_set(e, EINVAL, "line %u: a line is KEY=VALUE, "
+		    "and this one has no '='", no);
 	klen = eq - line;
 	vlen = len - klen - 1;
 	if (!secret_key_ok(line, klen))
-		return mvm_error_set(e, EINVAL, "line %u: secret name \"%s\" "
-		    "must be 1 to %d bytes of A-Z, 0-9 and _, not starting "
-		    "with a digit", no, mvm_kv_escape(line, klen, esc),
+		return mvm_error_set(e, EINVAL, "line %u: the secret name "
+		    "before its first '=' must be 1 to %d bytes of A-Z, 0-9 "
+		    "and _, not starting with a digit", no,
 		    MVMFS_DOC_SECRET_KEY_MAX);
 	if (vlen > MVMFS_DOC_SECRET_VALUE_MAX)
 		return mvm_error_set(e, EINVAL, "line %u: the value of %.*s "
@@ -405,12 +410,12 @@ mvmfs_doc_commit_pool(struct mvmfs_doc *doc, struct mvm_pool *p,
 struct key {
 	const char	*s;
 	size_t		 len;
+	unsigned	 no;		/* its line number */
 };
 
 static int
-key_cmp(const void *a, const void *b)
+name_cmp(const struct key *x, const struct key *y)
 {
-	const struct key *x = a, *y = b;
 	int c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
 
 	if (c != 0)
@@ -418,16 +423,28 @@ key_cmp(const void *a, const void *b)
 	return (x->len > y->len) - (x->len < y->len);
 }
 
-/* Refuse a secrets text that names a KEY twice. */
+/* By name, then by line: a repeated name follows its first line. */
+static int
+key_cmp(const void *a, const void *b)
+{
+	const struct key *x = a, *y = b;
+	int c = name_cmp(x, y);
+
+	return c != 0 ? c : (x->no > y->no) - (x->no < y->no);
+}
+
+/* Refuse a secrets text that names a KEY twice, saying on which lines. */
 static int
 check_unique(const char *text, size_t len, struct mvm_error *e)
 {
 	struct key *keys = NULL;
 	const char *line, *eq;
 	size_t pos = 0, llen, n = 0, cap = 0, i;
+	unsigned no = 0;
 	int rc = 0;
 
 	while (mvm_kv_next_line(text, len, &pos, &line, &llen)) {
+		no++;
 		if (llen == 0 || line[0] == '#')
 			continue;
 		if ((eq = memchr(line, '=', llen)) == NULL)
@@ -444,14 +461,16 @@ check_unique(const char *text, size_t len, struct mvm_error *e)
 			keys = nk;
 		}
 		keys[n].s = line;
-		keys[n++].len = eq - line;
+		keys[n].len = eq - line;
+		keys[n++].no = no;
 	}
 	if (n > 1)
 		qsort(keys, n, sizeof(*keys), key_cmp);
 	for (i = 1; i < n; i++) {
-		if (key_cmp(&keys[i - 1], &keys[i]) == 0) {
-			rc = mvm_error_set(e, EINVAL, "secret %.*s is given "
-			    "more than once", (int)keys[i].len, keys[i].s);
+		if (name_cmp(&keys[i - 1], &keys[i]) == 0) {
+			rc = mvm_error_set(e, EINVAL, "line %u: secret %.*s "
+			    "was already given on line %u", keys[i].no,
+			    (int)keys[i].len, keys[i].s, keys[i - 1].no);
 			goto out;
 		}
 	}

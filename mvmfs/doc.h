@@ -31,7 +31,10 @@
  *		and lines starting with `#` are allowed; at most
  *		MVM_SECRETS_MAX bytes in all; each KEY at most once
  *		(judged at commit). The bytes are kept exactly. The buffer is
- *		zeroed whenever it is freed or reused.
+ *		zeroed whenever it is freed or reused. A sentence about a bad
+ *		line gives its number, and its KEY once KEY is a valid name,
+ *		never any other byte of it: the err file and the events that
+ *		show sentences are readable by more than `secrets` is.
  *   DESIRED	any bytes, at most MVMFS_DOC_DESIRED_MAX (the JSON schema is
  *		judged when the reconciler arrives).
  * A document larger than its limit fails the write that exceeds it with

@@ -329,7 +329,7 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	memset(&t, 0, sizeof(t));
 	rc = -ENOMEM;
-	if ((of = calloc(1, sizeof(*of))) == NULL)
+	if ((of = mvmfs_fs_ofile_new()) == NULL)
 		goto fail;
 	if ((rc = mvmfs_fs_ino_key(fs, ino, &of->key, &t)) < 0)
 		goto fail;
@@ -548,6 +548,8 @@ mvmfs_fs_new(const struct mvmfs_fs_deps *deps, int workers,
 		return -ENOMEM;
 	fs->d = *deps;
 	fs->src.st = deps->st;
+	fs->src.vmm_path = deps->vmm_path;
+	fs->src.image_dir = deps->image_dir;
 	if (deps->vmm_path != NULL) {
 		const char *base = strrchr(deps->vmm_path, '/');
 

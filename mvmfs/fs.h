@@ -44,6 +44,7 @@ struct mvmfs_fs_deps {
 	 */
 	bool			 admin_group;
 	gid_t			 admin_gid;
+	const char		*image_dir;	/* named by node/info */
 };
 
 struct mvmfs_fs;

@@ -439,6 +439,17 @@ mvmfs_fs_ofile_untrack(struct mvmfs_fs *fs, struct mvmfs_ofile *of)
 	pthread_mutex_unlock(&fs->olock);
 }
 
+struct mvmfs_ofile *
+mvmfs_fs_ofile_new(void)
+{
+	struct mvmfs_ofile *of;
+
+	if ((of = calloc(1, sizeof(*of))) == NULL)
+		return NULL;
+	pthread_mutex_init(&of->lock, NULL);
+	return of;
+}
+
 void
 mvmfs_fs_ofile_free(struct mvmfs_ofile *of)
 {
@@ -447,6 +458,7 @@ mvmfs_fs_ofile_free(struct mvmfs_ofile *of)
 	mvmfs_fs_content_free(&of->key, of->buf, of->len);
 	mvmfs_doc_free(of->doc);
 	mvmfs_evreader_close(of->ev);
+	pthread_mutex_destroy(&of->lock);
 	free(of);
 }
 

@@ -359,6 +359,7 @@ doc_open(struct mvmfs_fs *fs, fuse_req_t req, struct mvmfs_ofile *of,
 	return mvmfs_fs_open_render(fs, of, fi);
 }
 
+/* A write to the document of `of`, under its lock (see fs_int.h). */
 static void
 doc_write(struct mvmfs_fs *fs, fuse_req_t req, struct mvmfs_ofile *of,
     const char *buf, size_t size, off_t off)
@@ -367,52 +368,70 @@ doc_write(struct mvmfs_fs *fs, fuse_req_t req, struct mvmfs_ofile *of,
 	ssize_t n;
 	int rc;
 
+	pthread_mutex_lock(&of->lock);
 	if (of->doc == NULL) {
+		pthread_mutex_unlock(&of->lock);
 		/* Opened to read, or its document could not be renewed. */
 		mvmfs_fs_write_none(fs, req, of, buf, size, off);
 		return;
 	}
-	if ((n = mvmfs_doc_write(of->doc, buf, size, off, &e)) < 0) {
-		mvmfs_fs_fail(fs, &of->key, "write", (int)n, &e);
-		fuse_reply_err(req, (int)-n);
-		return;
-	}
-	if ((rc = doc_judge_tenant(fs, of, buf, size, &e)) < 0) {
+	n = mvmfs_doc_write(of->doc, buf, size, off, &e);
+	if (n >= 0 && (rc = doc_judge_tenant(fs, of, buf, size, &e)) < 0) {
 		/* The document can never commit: drop it, keep nothing. */
 		mvmfs_doc_free(of->doc);
 		of->doc = NULL;
-		mvmfs_fs_fail(fs, &of->key, "write", rc, &e);
-		fuse_reply_err(req, -rc);
+		n = rc;
+	}
+	pthread_mutex_unlock(&of->lock);
+	if (n < 0) {
+		mvmfs_fs_fail(fs, &of->key, "write", (int)n, &e);
+		fuse_reply_err(req, (int)-n);
 		return;
 	}
 	fuse_reply_write(req, size);
 }
 
+/*
+ * Commit the document of `of` and start a new one, under its lock: a
+ * write or another close on a descriptor of the same open waits, and
+ * then goes to the new document. A commit queues what it changes and
+ * waits for no transition.
+ */
 static int
 doc_flush(struct mvmfs_fs *fs, struct mvmfs_ofile *of)
 {
 	struct mvm_error e = { 0 };
-	int rc;
+	int rc = 0;
 
+	pthread_mutex_lock(&of->lock);
 	if (of->doc == NULL || !mvmfs_doc_dirty(of->doc))
-		return 0;
+		goto out;
 	rc = mvmfs_fs_kind(of->key.kind)->commit(fs, &of->key, of->operator,
 	    of->doc, &e);
-	if (rc < 0)
-		mvmfs_fs_fail(fs, &of->key, "commit", rc, &e);
 	/* A second close of a dup'ed descriptor commits nothing again. */
 	if (doc_renew(fs, of) < 0) {
 		mvmfs_doc_free(of->doc);
 		of->doc = NULL;
 	}
+out:
+	pthread_mutex_unlock(&of->lock);
+	if (rc < 0)
+		mvmfs_fs_fail(fs, &of->key, "commit", rc, &e);
 	return rc;
 }
 
 /* A document being written is always ready; one being read, as a view. */
 static unsigned
-doc_poll(struct mvmfs_fs *fs, const struct mvmfs_ofile *of)
+doc_poll(struct mvmfs_fs *fs, const struct mvmfs_ofile *cof)
 {
-	if (of->doc != NULL)
+	/* The lock guards the open file's state, which poll only reads. */
+	struct mvmfs_ofile *of = (struct mvmfs_ofile *)cof;
+	bool writing;
+
+	pthread_mutex_lock(&of->lock);
+	writing = of->doc != NULL;
+	pthread_mutex_unlock(&of->lock);
+	if (writing)
 		return POLLIN | POLLOUT;
 	return mvmfs_fs_poll_content(fs, of);
 }

@@ -26,6 +26,7 @@
 #ifndef MVMFS_FS_INT_H
 #define MVMFS_FS_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -101,11 +102,21 @@ struct mvmfs_fs {
 	struct fuse_session	*se;		/* NULL: nothing to notify */
 };
 
-/* What one open file holds. */
+/*
+ * What one open file holds. Descriptors that share one open (dup, fork)
+ * share it, and their writes, flushes and polls may run at once on
+ * several FUSE threads: `lock` guards `doc`, and is held by the class's
+ * write, flush and poll for as long as they use it. A holder never waits
+ * for a transition (value files' writes, whose answers may be deferred,
+ * touch only what is fixed at open). The rest is set at open and only
+ * read until the release, which the kernel sends after the last request
+ * on the open.
+ */
 struct mvmfs_ofile {
 	struct mvmfs_key	 key;
 	char			*buf;		/* content rendered at open */
 	size_t			 len;
+	pthread_mutex_t		 lock;		/* guards doc */
 	struct mvmfs_doc	*doc;		/* document being written */
 	struct mvmfs_evreader	*ev;		/* events stream */
 	bool			 nonblock;
@@ -400,7 +411,13 @@ void	mvmfs_fs_reply_slice(fuse_req_t req, const char *buf, size_t len,
 void	mvmfs_fs_ofile_track(struct mvmfs_fs *fs, struct mvmfs_ofile *of);
 void	mvmfs_fs_ofile_untrack(struct mvmfs_fs *fs, struct mvmfs_ofile *of);
 
-/* Free `of` (may be NULL) and what it holds. */
+/* A new, empty open file (zeroed, its lock ready), or NULL: no memory. */
+struct mvmfs_ofile *mvmfs_fs_ofile_new(void);
+
+/*
+ * Free `of` (may be NULL) and what it holds. No request may use it any
+ * more (the release, or an open that failed).
+ */
 void	mvmfs_fs_ofile_free(struct mvmfs_ofile *of);
 
 /* ---- fs_common.c: behaviour the classes share ---- */

@@ -158,7 +158,7 @@ mvmfs_fs_scratch_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	    ctx->gid, mode & ~ctx->umask, &k.scratch)) < 0)
 		goto fail;
 	rc = -ENOMEM;
-	if ((of = calloc(1, sizeof(*of))) == NULL)
+	if ((of = mvmfs_fs_ofile_new()) == NULL)
 		goto undo;
 	of->key = k;
 	if ((rc = mvmfs_nodes_ref(fs->nodes, &k, &ep.ino)) < 0)

@@ -10,7 +10,9 @@
  * alone): they alone change a tenant's limits, identity and network, and
  * read the node's files that show every tenant (docs/filesystem.md).
  *
- * It opens the store and the engine (whose recovery finds the instances a
+ * It first checks that the VMM program and the image files a boot needs are
+ * there, and refuses to start (exit 1, one sentence naming the missing
+ * path) when one is not. It opens the store and the engine (whose recovery finds the instances a
  * previous run left), starts the reconciler (pools keep their desired
  * counts) and the sleep policy's sampler, mounts the tree with
  * default_permissions and allow_other, and serves it until unmounted or
@@ -153,11 +155,16 @@ parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* The mvm-qemu next to this binary, else the name for PATH. */
+/*
+ * The mvm-qemu next to this binary, else the first one on PATH (the VMM
+ * is run with execv, which searches nothing), else the bare name, which
+ * check_vmm_and_image refuses.
+ */
 static const char *
 default_vmm(char *buf, size_t len)
 {
-	char self[PATH_MAX];
+	char self[PATH_MAX], *path, *dir, *save = NULL;
+	const char *env = getenv("PATH");
 	ssize_t n;
 
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
@@ -166,7 +173,56 @@ default_vmm(char *buf, size_t len)
 		if (access(buf, X_OK) == 0)
 			return buf;
 	}
+	if (env != NULL && (path = strdup(env)) != NULL) {
+		for (dir = strtok_r(path, ":", &save); dir != NULL;
+		    dir = strtok_r(NULL, ":", &save)) {
+			snprintf(buf, len, "%s/mvm-qemu", dir);
+			if (dir[0] == '/' && access(buf, X_OK) == 0) {
+				free(path);
+				return buf;
+			}
+		}
+		free(path);
+	}
 	return "mvm-qemu";
+}
+
+/*
+ * Refuse to start without the VMM program or the image files every boot
+ * needs (the initrd is optional), with one sentence naming what is
+ * missing: found only at the first boot, the failure would be a timeout
+ * far from its cause. Returns 0 or -1.
+ */
+static int
+check_vmm_and_image(const char *vmm, const char *image)
+{
+	static const char *const files[] = { "vmlinuz", "rootfs.ext4" };
+	char path[PATH_MAX];
+	const char *why;
+	struct stat sb;
+	size_t i;
+
+	if (access(vmm, X_OK) != 0) {
+		fprintf(stderr, "mvmfs: the VMM program %s cannot be run (%s); "
+		    "give its path with --vmm\n", vmm, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", image, files[i]);
+		why = NULL;
+		if (stat(path, &sb) != 0 || access(path, R_OK) != 0)
+			why = strerror(errno);
+		else if (!S_ISREG(sb.st_mode))
+			why = "not a regular file";
+		if (why != NULL) {
+			fprintf(stderr, "mvmfs: the image file %s cannot be "
+			    "read (%s); --image names a directory holding "
+			    "vmlinuz, rootfs.ext4 and, optionally, initrd\n",
+			    path, why);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int
@@ -364,6 +420,8 @@ main(int argc, char **argv)
 	}
 	if (o.vmm == NULL)
 		o.vmm = default_vmm(vmmbuf, sizeof(vmmbuf));
+	if (check_vmm_and_image(o.vmm, o.image) < 0)
+		return 1;
 	if (!o.foreground)
 		waitfd = detach();
 	if (ensure_dir(o.state_dir) < 0 || ensure_dir(o.run_dir) < 0)
@@ -423,7 +481,8 @@ main(int argc, char **argv)
 	deps = (struct mvmfs_fs_deps){ .st = st, .eng = eng, .errlog = log,
 	    .events = dm.evs, .secrets = dm.sec, .rec = rec, .sleeper = sl,
 	    .state_dir = o.state_dir, .vmm_path = o.vmm,
-	    .admin_group = has_admin, .admin_gid = admin_gid };
+	    .admin_group = has_admin, .admin_gid = admin_gid,
+	    .image_dir = o.image };
 	if (mvmfs_fs_new(&deps, TRANSITION_WORKERS, &fs) < 0) {
 		fprintf(stderr, "mvmfs: cannot start worker threads\n");
 		goto out;

@@ -293,6 +293,7 @@ view_node_info(const struct mvmfs_render_src *src, struct view *v,
 	    src->accel_reason : "");
 	add_str(v, "arch", un.machine);
 	add_int(v, "cpus", cpus > 0 ? cpus : 0);
+	add_str(v, "image_dir", src->image_dir != NULL ? src->image_dir : "");
 	add_bool(v, "kvm", access("/dev/kvm", F_OK) == 0);
 	add_bool(v, "kvm_pvm", access("/sys/module/kvm_pvm", F_OK) == 0);
 	add_int(v, "mem_mib", (int64_t)((uint64_t)si.totalram * si.mem_unit >>
@@ -300,6 +301,7 @@ view_node_info(const struct mvmfs_render_src *src, struct view *v,
 	add_str(v, "node_id", id);
 	add_str(v, "version", MVM_VERSION);
 	add_str(v, "vmm", src->vmm != NULL ? src->vmm : "unknown");
+	add_str(v, "vmm_path", src->vmm_path != NULL ? src->vmm_path : "");
 	return 0;
 }
 

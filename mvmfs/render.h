@@ -6,10 +6,12 @@
  * the same order, numbers and booleans typed, and a newline after it.
  * Secrets never appear in any view.
  *
- *   NODE_INFO	   accel, arch, cpus, kvm (true when /dev/kvm exists),
- *		   kvm_pvm (true when the kvm_pvm module is loaded), mem_mib,
- *		   node_id (created on first use and kept in the store),
- *		   version, vmm
+ *   NODE_INFO	   accel, accel_reason, arch, cpus, image_dir (the
+ *		   default image boots use), kvm (true when /dev/kvm
+ *		   exists), kvm_pvm (true when the kvm_pvm module is loaded),
+ *		   mem_mib, node_id (created on first use and kept in the
+ *		   store), version, vmm (its program's name), vmm_path (the
+ *		   program run)
  *   NODE_STATS	   tenants, pools, instances, one count per state,
  *		   vcpus_used and mem_mib_used (running and warm instances)
  *   NODE_METRICS  Prometheus text: mvm_instances{tenant,pool,state},
@@ -71,6 +73,8 @@ struct mvmfs_render_src {
 	struct mvm_reconcile *rec;	/* pool status; NULL: none */
 	struct mvm_sleeper *sleeper;	/* instance idle figures; NULL: none */
 	const char	*vmm;	/* "mvm-qemu", "firecracker"; NULL: unknown */
+	const char	*vmm_path;	/* the VMM program run; NULL: unknown */
+	const char	*image_dir;	/* the default image; NULL: unknown */
 	const char	*accel;	/* "kvm" or "tcg"; NULL: unknown */
 	const char	*accel_reason;	/* why that one; NULL: none */
 };

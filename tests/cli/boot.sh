@@ -9,7 +9,7 @@ if [ ! -x "${MVM_QEMU:-}" ] || [ ! -d "${MVM_TEST_IMAGE:-}" ]; then
 	echo "skipped: no mvm-qemu (${MVM_QEMU:-unset}) or image (${MVM_TEST_IMAGE:-unset})"
 	exit 77
 fi
-mount_mvmfs --vmm "$MVM_QEMU" --image "$MVM_TEST_IMAGE"
+mount_mvmfs
 I=$MVM_ROOT/tenants/acme/pools/web/instances/i-boot
 
 for cmd in 'tenant create acme' 'pool create acme/web' \

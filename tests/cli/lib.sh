@@ -32,16 +32,18 @@ cleanup() {
 }
 
 # mount_mvmfs [ARGS...]: start this build's mvmfs (the MVMFS variable) on
-# $tmp/mnt with private state and run directories, set MVM_ROOT to it and
-# return once the tree answers. Exits 77 (skipped) when the build has no
-# mvmfs, and 1 when it does not come up.
+# $tmp/mnt with private state and run directories and this build's VMM and
+# test image (mvmfs refuses to start without them; ARGS may name others),
+# set MVM_ROOT to it and return once the tree answers. Exits 77 (skipped)
+# when the build has no mvmfs, and 1 when it does not come up.
 mount_mvmfs() {
 	if [ ! -x "${MVMFS:-}" ]; then
 		echo "skipped: no mvmfs binary at ${MVMFS:-(MVMFS unset)}"
 		exit 77
 	fi
 	mkdir -p "$tmp/state" "$tmp/run" "$tmp/mnt"
-	"$MVMFS" -f --state-dir "$tmp/state" --run-dir "$tmp/run" "$@" \
+	"$MVMFS" -f --state-dir "$tmp/state" --run-dir "$tmp/run" \
+	    --vmm "$MVM_QEMU" --image "$MVM_TEST_IMAGE" "$@" \
 	    "$tmp/mnt" 2>"$tmp/mvmfs.log" &
 	mvmfs_pid=$!
 	n=0

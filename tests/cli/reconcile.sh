@@ -12,7 +12,7 @@ if [ ! -x "${MVM_QEMU:-}" ] || [ ! -d "${MVM_TEST_IMAGE:-}" ]; then
 	echo "skipped: no mvm-qemu (${MVM_QEMU:-unset}) or image (${MVM_TEST_IMAGE:-unset})"
 	exit 77
 fi
-mount_mvmfs --vmm "$MVM_QEMU" --image "$MVM_TEST_IMAGE"
+mount_mvmfs
 M=$MVM_ROOT
 
 # ok ARGS...: mvm ARGS must succeed.

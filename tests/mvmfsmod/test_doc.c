@@ -228,6 +228,52 @@ Test(doc, secrets_bad_lines)
 	mvmfs_doc_free(d);
 }
 
+/*
+ * A malformed secrets line is reported by its number, and by its key
+ * when the key is a valid name: never by any other byte of it (the err
+ * file that shows the sentence is group-readable, secrets are not).
+ */
+Test(doc, secrets_errors_show_no_secret_bytes)
+{
+#define LINE(s)	s, sizeof(s) - 1
+	static const struct {
+		const char	*text;
+		size_t		 len;
+		const char	*name;	/* the sentence's only quote, or NULL */
+	} bad[] = {
+		{ LINE("S3CRET-MARKER no equals\n"), NULL },
+		{ LINE("my S3CRET-MARKER=v\n"), NULL },
+		{ LINE("lower-MARKER=v\n"), NULL },
+		{ LINE("TOKEN=S3CRET-MARKER\r\n"), "TOKEN" },
+		{ LINE("TOKEN=S3CRET-MARKER\0x\n"), "TOKEN" },
+	};
+#undef LINE
+	struct mvmfs_doc *d;
+	const char *out;
+	size_t i, len;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		d = mvmfs_doc_new(MVMFS_DOC_SECRETS, NULL, NULL);
+		mvm_error_clear(&err);
+		cr_assert_eq(mvmfs_doc_write(d, bad[i].text, bad[i].len, 0,
+		    &err), -EINVAL, "case %zu", i);
+		cr_expect(strncmp(err.msg, "line 1", 6) == 0, "%s", err.msg);
+		cr_expect(strstr(err.msg, "MARKER") == NULL, "case %zu: %s",
+		    i, err.msg);
+		if (bad[i].name != NULL)
+			cr_expect(strstr(err.msg, bad[i].name) != NULL,
+			    "case %zu: %s", i, err.msg);
+		mvmfs_doc_free(d);
+	}
+	/* A last line without newline, judged whole. */
+	d = mvmfs_doc_new(MVMFS_DOC_SECRETS, NULL, NULL);
+	cr_assert_eq(w(d, "A=1\nS3CRET-MARKER", 0), 17);
+	cr_assert_eq(mvmfs_doc_text(d, &out, &len, &err), -EINVAL);
+	cr_expect(strncmp(err.msg, "line 2", 6) == 0, "%s", err.msg);
+	cr_expect(strstr(err.msg, "MARKER") == NULL, "%s", err.msg);
+	mvmfs_doc_free(d);
+}
+
 Test(doc, secrets_limits_and_duplicates)
 {
 	struct mvmfs_doc *d = mvmfs_doc_new(MVMFS_DOC_SECRETS, NULL, NULL);
