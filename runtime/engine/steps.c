@@ -41,8 +41,7 @@ agent_ping(struct job *j, int timeout_ms, struct mvm_guest_pong *pong,
 	rc = mvm_guest_connect(j->vsock, MVM_GUEST_PORT, timeout_ms, &fd, e);
 	if (rc == 0)
 		rc = mvm_guest_ping(fd, timeout_ms, pong, e);
-	if (fd >= 0)
-		close(fd);
+	mvm_guest_close(fd);
 	return rc;
 }
 
@@ -90,8 +89,7 @@ agent_wake(struct job *j)
 		rc = mvm_guest_wake(fd, AGENT_CALL_MS,
 		    (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, seed,
 		    sizeof(seed), &guest_ns, &e);
-	if (fd >= 0)
-		close(fd);
+	mvm_guest_close(fd);
 	explicit_bzero(seed, sizeof(seed));
 	if (rc < 0)
 		mvm_engine_event(j->eng, &j->in, "instance.wake-agent",
@@ -337,8 +335,7 @@ mvm_engine_do_sleep(struct job *j, struct mvm_error *e)
 		if (rc == 0)
 			rc = mvm_guest_sleep_prep(fd, (int)drain_ms + AGENT_CALL_MS,
 			    drain_ms, &drain, &ae);
-		if (fd >= 0)
-			close(fd);
+		mvm_guest_close(fd);
 		if (rc < 0)
 			mvm_engine_event(j->eng, &j->in, "instance.drain",
 			    "the guest agent did not drain: %s", ae.msg);

@@ -173,6 +173,13 @@ fail:
 	return rc;
 }
 
+void
+mvm_guest_close(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Whether `reply` carries the id `id`. */
 static bool
 id_matches(const cJSON *reply, uint64_t id)

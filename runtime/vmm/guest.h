@@ -42,6 +42,9 @@ struct cJSON;
 int mvm_guest_connect(const char *vsock_uds_path, uint32_t port,
     int timeout_ms, int *fd, struct mvm_error *e);
 
+/* End a connection that mvm_guest_connect() made; -1 is allowed. */
+void mvm_guest_close(int fd);
+
 struct mvm_guest_pong {
 	char		boot_id[MVM_GUEST_BOOT_ID_MAX + 1];
 	uint64_t	uptime_ms;	/* guest CLOCK_BOOTTIME */

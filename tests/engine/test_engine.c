@@ -90,8 +90,7 @@ ping(const char *id, int timeout_ms, struct mvm_guest_pong *pong)
 	rc = mvm_guest_connect(vsock, MVM_GUEST_PORT, timeout_ms, &fd, NULL);
 	if (rc == 0)
 		rc = mvm_guest_ping(fd, timeout_ms, pong, NULL);
-	if (fd >= 0)
-		close(fd);
+	mvm_guest_close(fd);
 	return rc;
 }
 

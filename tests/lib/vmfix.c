@@ -152,7 +152,7 @@ vmfix_guest_sh(const struct vmfix *fx, const struct mvm_instance *in,
 	    "%s", e.msg);
 	cr_assert_eq(mvm_guest_exec(fd, 15000, argv, NULL, 10000, &r, &e), 0,
 	    "%s", e.msg);
-	close(fd);
+	mvm_guest_close(fd);
 	cr_assert_eq(r->exit_code, 0, "%s: %s", script, (char *)r->stderr_buf);
 	return r;
 }
