@@ -72,8 +72,8 @@ mvm_engine_agent_wait(struct job *j, struct mvm_error *e)
 }
 
 /* Tell the guest its clock and entropy are stale (after any resume). */
-static void
-agent_wake(struct job *j)
+void
+mvm_engine_agent_wake(struct job *j)
 {
 	uint8_t seed[32];
 	struct timespec ts;
@@ -282,7 +282,7 @@ mvm_engine_do_resume(struct job *j, struct mvm_error *e)
 	    (rc = mvm_fc_patch_vm(j->fc, MVM_FC_VM_RESUMED, e)) < 0)
 		return rc;
 	mvm_engine_set_state(&j->in, MVM_STATE_RUNNING);
-	agent_wake(j);
+	mvm_engine_agent_wake(j);
 	return 0;
 }
 
@@ -381,7 +381,7 @@ undo:
 	mvm_engine_rmtree(tmpdir);
 	if (from == MVM_STATE_RUNNING &&
 	    mvm_fc_patch_vm(j->fc, MVM_FC_VM_RESUMED, NULL) == 0)
-		agent_wake(j);
+		mvm_engine_agent_wake(j);
 	return mvm_error_set(e, EIO, "snapshot failed, %s left %s: %s",
 	    j->in.id, mvm_state_name(from), ae.msg);
 }
@@ -411,7 +411,7 @@ mvm_engine_do_wake(struct job *j, enum mvm_state to, struct mvm_error *e)
 		return rc;
 	mvm_engine_set_state(&j->in, to);
 	if (to == MVM_STATE_RUNNING)
-		agent_wake(j);
+		mvm_engine_agent_wake(j);
 	/* The snapshot is spent: the guest has moved on from it. */
 	mvm_engine_bufprintf(dir, sizeof(dir), "%s/snapshot", j->dir);
 	mvm_engine_rmtree(dir);
