@@ -31,14 +31,9 @@ static struct vmfix fx;
 static void
 setup(void)
 {
-	struct mvm_error e = { 0 };
-	struct mvm_pool p;
-
 	vmfix_setup(&fx, "engine");
 	vmfix_tenant_create(&fx, "acme", 7);
-	vmfix_pool_init(&p, "acme", "web");
-	cr_assert_eq(mvm_store_pool_create(fx.store.st, &p, &e), 0, "%s",
-	    e.msg);
+	vmfix_pool_create(&fx, "acme", "web");
 }
 
 static void
@@ -461,6 +456,25 @@ has_event(const char *action, const char *needle)
 	return f.found;
 }
 
+/*
+ * With the engine closed, pause or resume the VMM behind its back; the
+ * reopened engine's record must say `expect`, with an event naming `word`.
+ */
+static void
+flip(const char *api, enum mvm_fc_vm_target target, enum mvm_state expect,
+    const char *word)
+{
+	enum mvm_state s;
+
+	vmfix_close(&fx);
+	vmm_set(api, target);
+	vmfix_open(&fx);
+	s = get("i-00000001").state;
+	cr_assert_eq(s, expect, "the record says %s of a %s VMM",
+	    mvm_state_name(s), word);
+	cr_assert(has_event("instance.recovered", word));
+}
+
 Test(engine, recovery_asks_the_vmm_whether_it_runs)
 {
 	struct mvm_instance in;
@@ -473,24 +487,10 @@ Test(engine, recovery_asks_the_vmm_whether_it_runs)
 	snprintf(api, sizeof(api), "%.*s/api.sock",
 	    (int)(strrchr(vsock, '/') - vsock), vsock);
 
-	/* A running record whose VMM is paused is warm. */
-	vmfix_close(&fx);
-	vmm_set(api, MVM_FC_VM_PAUSED);
-	vmfix_open(&fx);
-	cr_assert_eq(get("i-00000001").state, MVM_STATE_WARM,
-	    "the record says %s of a paused VMM",
-	    mvm_state_name(get("i-00000001").state));
+	/* A running record whose VMM is paused is warm; and back. */
+	flip(api, MVM_FC_VM_PAUSED, MVM_STATE_WARM, "paused");
 	cr_assert_eq(get("i-00000001").pid, in.pid);
-	cr_assert(has_event("instance.recovered", "paused"));
-
-	/* A warm record whose VMM runs is running. */
-	vmfix_close(&fx);
-	vmm_set(api, MVM_FC_VM_RESUMED);
-	vmfix_open(&fx);
-	cr_assert_eq(get("i-00000001").state, MVM_STATE_RUNNING,
-	    "the record says %s of a running VMM",
-	    mvm_state_name(get("i-00000001").state));
-	cr_assert(has_event("instance.recovered", "running"));
+	flip(api, MVM_FC_VM_RESUMED, MVM_STATE_RUNNING, "running");
 	free(guest_sh("i-00000001", "true"));
 }
 

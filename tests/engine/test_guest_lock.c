@@ -40,13 +40,10 @@ setup(void)
 {
 	struct mvm_error e = { 0 };
 	struct mvm_instance in = { .state = MVM_STATE_CREATED };
-	struct mvm_pool p;
 
 	vmfix_setup(&fx, "guestlock");
 	vmfix_tenant_create(&fx, "acme", 7);
-	vmfix_pool_init(&p, "acme", "web");
-	cr_assert_eq(mvm_store_pool_create(fx.store.st, &p, &e), 0, "%s",
-	    e.msg);
+	vmfix_pool_create(&fx, "acme", "web");
 	snprintf(in.tenant, sizeof(in.tenant), "acme");
 	snprintf(in.pool, sizeof(in.pool), "web");
 	snprintf(in.id, sizeof(in.id), "i-00000001");

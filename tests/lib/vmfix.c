@@ -136,6 +136,17 @@ vmfix_pool_init(struct mvm_pool *p, const char *tenant, const char *id)
 	p->runtime.graceful_shutdown_seconds = 10;
 }
 
+void
+vmfix_pool_create(struct vmfix *fx, const char *tenant, const char *id)
+{
+	struct mvm_error e = { 0 };
+	struct mvm_pool p;
+
+	vmfix_pool_init(&p, tenant, id);
+	cr_assert_eq(mvm_store_pool_create(fx->store.st, &p, &e), 0, "%s",
+	    e.msg);
+}
+
 struct mvm_guest_exec_result *
 vmfix_guest_sh(const struct vmfix *fx, const struct mvm_instance *in,
     const char *script)
