@@ -68,7 +68,7 @@ snapshot_remove(const struct job *j)
  * none.
  */
 static void
-settle_files(struct job *j, enum mvm_state s)
+settle_owed(struct job *j, enum mvm_state s)
 {
 	enum mvm_op op = j->intent.op;
 
@@ -156,7 +156,7 @@ recover_intent(struct mvm_engine *eng, const struct mvm_intent *it)
 		mvm_engine_bufprintf(j.in.reason, sizeof(j.in.reason),
 		    "%s was interrupted by a restart of mvm; the VMM was %s",
 		    mvm_op_name(it->op), alive ? "killed" : "gone");
-	settle_files(&j, s);
+	settle_owed(&j, s);
 	rc = mvm_engine_job_finish(&j, NULL);
 	if (rc == 0)
 		mvm_engine_event(eng, &j.in, "instance.recovered",
