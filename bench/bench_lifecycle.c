@@ -74,8 +74,7 @@ ping_vsock(const char *vsock, int timeout_ms)
 		rc = mvm_guest_connect(vsock, MVM_GUEST_PORT, 1000, &fd, NULL);
 		if (rc == 0)
 			rc = mvm_guest_ping(fd, 1000, &pong, NULL);
-		if (fd >= 0)
-			close(fd);
+		mvm_guest_close(fd);
 		if (rc == 0)
 			return 0;
 		usleep(20 * 1000);

@@ -201,6 +201,13 @@ bool mvm_engine_snapshot_complete(const struct job *j);
  */
 int mvm_engine_agent_wait(struct job *j, struct mvm_error *e);
 
+/*
+ * Send the guest its Wake: the host's clock and fresh entropy, which a
+ * guest that was paused or restored from a snapshot lacks. A guest that
+ * does not take it is not an error: an event says so.
+ */
+void mvm_engine_agent_wake(struct job *j);
+
 /* ---- monitor.c: the VMM death monitor ---- */
 
 /* Watch the VMM that running or warm instance `in` names, once. */

@@ -1,10 +1,12 @@
 /*
  * recovery.c: settling what a crash or a restart left (engine.h,
  * mvm_engine_recover). Each intent still in the store is rolled forward
- * or back to the state that is true of its VMM and snapshot; running and
- * warm instances whose VMM is gone become stopped, and those whose VMM
- * lives are handed to the monitor; VMMs under the run directory that no
- * record claims are killed.
+ * or back to the state that is true of its VMM and snapshot, and owes
+ * its guest what the move would have given it (a Wake, no stale
+ * snapshot); running and warm instances whose VMM is gone become stopped,
+ * those whose VMM lives take the state its API reports (running or
+ * paused) and are handed to the monitor; VMMs under the run directory
+ * that no record claims are killed.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -45,6 +47,37 @@ collect_instance(const struct mvm_instance *in, void *arg)
 	l->insts = n;
 	l->insts[l->ninsts++] = *in;
 	return 0;
+}
+
+/* Remove the snapshot of the job's instance; a missing one is fine. */
+static void
+snapshot_remove(const struct job *j)
+{
+	char dir[PATH_MAX_MVM];
+
+	if (mvm_engine_bufprintf(dir, sizeof(dir), "%s/snapshot", j->dir) == 0)
+		mvm_engine_rmtree(dir);
+}
+
+/*
+ * Finish what the interrupted move of `j` owed its guest and its files,
+ * now that it settles as `s`, before the outcome is published (so a crash
+ * here is settled again): a guest that was frozen (paused or in a
+ * snapshot) and runs again gets its Wake, as after a resume or a wake; a
+ * wake whose VMM holds the guest has spent its snapshot; a stop leaves
+ * none.
+ */
+static void
+settle_owed(struct job *j, enum mvm_state s)
+{
+	enum mvm_op op = j->intent.op;
+
+	if (s == MVM_STATE_RUNNING && op != MVM_OP_STARTING)
+		mvm_engine_agent_wake(j);
+	if ((op == MVM_OP_WAKING &&
+	    (s == MVM_STATE_RUNNING || s == MVM_STATE_WARM)) ||
+	    op == MVM_OP_STOPPING)
+		snapshot_remove(j);
 }
 
 /*
@@ -123,6 +156,7 @@ recover_intent(struct mvm_engine *eng, const struct mvm_intent *it)
 		mvm_engine_bufprintf(j.in.reason, sizeof(j.in.reason),
 		    "%s was interrupted by a restart of mvm; the VMM was %s",
 		    mvm_op_name(it->op), alive ? "killed" : "gone");
+	settle_owed(&j, s);
 	rc = mvm_engine_job_finish(&j, NULL);
 	if (rc == 0)
 		mvm_engine_event(eng, &j.in, "instance.recovered",
@@ -131,6 +165,51 @@ recover_intent(struct mvm_engine *eng, const struct mvm_intent *it)
 		    mvm_state_name(it->to_state), it->step, mvm_state_name(s));
 	mvm_fc_close(j.fc);
 	return rc;
+}
+
+/*
+ * The VMM of running or warm record `rec` lives: ask it whether it runs or
+ * is paused, and correct the record when it says otherwise (the VMM was
+ * paused or resumed behind mvm's back, or mvm died between the two). A VMM
+ * that does not answer is left as the record says. Returns 1 when the
+ * record changed, else 0; either way the VMM is watched.
+ */
+static int
+recover_vmm_state(struct mvm_engine *eng, const struct mvm_instance *rec)
+{
+	struct mvm_fc_info info;
+	enum mvm_state s = rec->state;
+	struct job j;
+	int changed = 0;
+
+	if (mvm_engine_job_load(&j, eng, rec->tenant, rec->pool, rec->id,
+	    NULL) < 0) {
+		mvm_engine_watch_add(eng, rec);
+		return 0;
+	}
+	if (mvm_engine_job_fc(&j, NULL) == 0 &&
+	    mvm_fc_get_instance_info(j.fc, &info, NULL) == 0) {
+		if (info.state == MVM_FC_STATE_RUNNING)
+			s = MVM_STATE_RUNNING;
+		else if (info.state == MVM_FC_STATE_PAUSED)
+			s = MVM_STATE_WARM;
+	}
+	if (s != j.in.state) {
+		mvm_engine_set_state(&j.in, s);
+		if (mvm_engine_job_save(&j, NULL) == 0) {
+			changed = 1;
+			mvm_engine_event(eng, &j.in, "instance.recovered",
+			    "the record said %s but VMM process %d was %s: "
+			    "corrected to %s", mvm_state_name(rec->state),
+			    (int)rec->pid, s == MVM_STATE_RUNNING ? "running" :
+			    "paused", mvm_state_name(s));
+			if (s == MVM_STATE_RUNNING)
+				mvm_engine_agent_wake(&j);
+		}
+	}
+	mvm_engine_watch_add(eng, &j.in);
+	mvm_fc_close(j.fc);
+	return changed;
 }
 
 /* A running or warm instance with no intent: is its VMM still there? */
@@ -142,10 +221,8 @@ recover_instance(struct mvm_engine *eng, const struct mvm_instance *rec)
 
 	if (in.state != MVM_STATE_RUNNING && in.state != MVM_STATE_WARM)
 		return 0;
-	if (p.pid > 0 && mvm_vmm_alive(&p)) {
-		mvm_engine_watch_add(eng, &in);
-		return 0;
-	}
+	if (p.pid > 0 && mvm_vmm_alive(&p))
+		return recover_vmm_state(eng, rec);
 	mvm_engine_bufprintf(in.reason, sizeof(in.reason),
 	    "VMM process %d was gone when mvm started", (int)in.pid);
 	mvm_engine_set_state(&in, MVM_STATE_STOPPED);

@@ -41,8 +41,7 @@ agent_ping(struct job *j, int timeout_ms, struct mvm_guest_pong *pong,
 	rc = mvm_guest_connect(j->vsock, MVM_GUEST_PORT, timeout_ms, &fd, e);
 	if (rc == 0)
 		rc = mvm_guest_ping(fd, timeout_ms, pong, e);
-	if (fd >= 0)
-		close(fd);
+	mvm_guest_close(fd);
 	return rc;
 }
 
@@ -73,8 +72,8 @@ mvm_engine_agent_wait(struct job *j, struct mvm_error *e)
 }
 
 /* Tell the guest its clock and entropy are stale (after any resume). */
-static void
-agent_wake(struct job *j)
+void
+mvm_engine_agent_wake(struct job *j)
 {
 	uint8_t seed[32];
 	struct timespec ts;
@@ -90,8 +89,7 @@ agent_wake(struct job *j)
 		rc = mvm_guest_wake(fd, AGENT_CALL_MS,
 		    (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, seed,
 		    sizeof(seed), &guest_ns, &e);
-	if (fd >= 0)
-		close(fd);
+	mvm_guest_close(fd);
 	explicit_bzero(seed, sizeof(seed));
 	if (rc < 0)
 		mvm_engine_event(j->eng, &j->in, "instance.wake-agent",
@@ -284,7 +282,7 @@ mvm_engine_do_resume(struct job *j, struct mvm_error *e)
 	    (rc = mvm_fc_patch_vm(j->fc, MVM_FC_VM_RESUMED, e)) < 0)
 		return rc;
 	mvm_engine_set_state(&j->in, MVM_STATE_RUNNING);
-	agent_wake(j);
+	mvm_engine_agent_wake(j);
 	return 0;
 }
 
@@ -337,8 +335,7 @@ mvm_engine_do_sleep(struct job *j, struct mvm_error *e)
 		if (rc == 0)
 			rc = mvm_guest_sleep_prep(fd, (int)drain_ms + AGENT_CALL_MS,
 			    drain_ms, &drain, &ae);
-		if (fd >= 0)
-			close(fd);
+		mvm_guest_close(fd);
 		if (rc < 0)
 			mvm_engine_event(j->eng, &j->in, "instance.drain",
 			    "the guest agent did not drain: %s", ae.msg);
@@ -384,7 +381,7 @@ undo:
 	mvm_engine_rmtree(tmpdir);
 	if (from == MVM_STATE_RUNNING &&
 	    mvm_fc_patch_vm(j->fc, MVM_FC_VM_RESUMED, NULL) == 0)
-		agent_wake(j);
+		mvm_engine_agent_wake(j);
 	return mvm_error_set(e, EIO, "snapshot failed, %s left %s: %s",
 	    j->in.id, mvm_state_name(from), ae.msg);
 }
@@ -414,7 +411,7 @@ mvm_engine_do_wake(struct job *j, enum mvm_state to, struct mvm_error *e)
 		return rc;
 	mvm_engine_set_state(&j->in, to);
 	if (to == MVM_STATE_RUNNING)
-		agent_wake(j);
+		mvm_engine_agent_wake(j);
 	/* The snapshot is spent: the guest has moved on from it. */
 	mvm_engine_bufprintf(dir, sizeof(dir), "%s/snapshot", j->dir);
 	mvm_engine_rmtree(dir);

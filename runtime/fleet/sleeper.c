@@ -145,8 +145,7 @@ guest_status(struct mvm_sleeper *s, const struct mvm_instance *in)
 		rc = left > 0 ? mvm_guest_status(fd, left, &gs, NULL) :
 		    -ETIMEDOUT;
 	}
-	if (fd >= 0)
-		close(fd);
+	mvm_guest_close(fd);
 	if (rc < 0)
 		return MVM_IDLE_GUEST_UNKNOWN;
 	return gs.busy ? MVM_IDLE_GUEST_BUSY : MVM_IDLE_GUEST_IDLE;

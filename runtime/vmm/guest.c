@@ -17,11 +17,12 @@
 #include <sodium.h>
 
 #include "frame.h"
+#include "guest_int.h"
 
 static atomic_uint_fast64_t next_id = 1;
 
-static int64_t
-now_ms(void)
+int64_t
+mvm_guest_now_ms(void)
 {
 	struct timespec ts;
 
@@ -41,7 +42,7 @@ wait_fd(int fd, short events, int64_t deadline)
 	int n;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - mvm_guest_now_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		n = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
@@ -100,12 +101,15 @@ recv_some(int fd, void *buf, size_t len, int64_t deadline)
 	}
 }
 
-int
-mvm_guest_connect(const char *vsock_uds_path, uint32_t port, int timeout_ms,
-    int *fd, struct mvm_error *e)
+/*
+ * Connect to `vsock_uds_path` and open guest port `port` before
+ * `deadline`, as mvm_guest_connect() says, with no lock.
+ */
+static int
+dial(const char *vsock_uds_path, uint32_t port, int64_t deadline, int *fd,
+    struct mvm_error *e)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int64_t deadline = now_ms() + timeout_ms;
 	char line[64], cmd[32];
 	size_t len = 0;
 	ssize_t n;
@@ -173,6 +177,61 @@ fail:
 	return rc;
 }
 
+int
+mvm_guest_connect(const char *vsock_uds_path, uint32_t port, int timeout_ms,
+    int *fd, struct mvm_error *e)
+{
+	int64_t deadline = mvm_guest_now_ms() + timeout_ms;
+	struct mvm_guest_gate *g;
+	int rc;
+
+	*fd = -1;
+	if ((rc = mvm_guest_gate_enter(vsock_uds_path, deadline, &g, e)) < 0)
+		return rc;
+	if ((rc = dial(vsock_uds_path, port, deadline, fd, e)) < 0) {
+		mvm_guest_gate_leave(g);
+		return rc;
+	}
+	mvm_guest_gate_bind(g, *fd);
+	return 0;
+}
+
+/* How long mvm_guest_close() waits for the VMM to drop the stream. */
+#define CLOSE_WAIT_MS	500
+
+/*
+ * End our side of the stream and wait, briefly, until the VMM ends its
+ * own: mvm-qemu frees the guest port only when it has seen the end, and
+ * the next holder of the lock must not find the port still busy.
+ */
+static void
+hang_up(int fd)
+{
+	int64_t deadline = mvm_guest_now_ms() + CLOSE_WAIT_MS;
+	uint8_t buf[256];
+
+	if (shutdown(fd, SHUT_WR) == 0)
+		while (recv_some(fd, buf, sizeof(buf), deadline) > 0)
+			continue;
+	close(fd);
+}
+
+void
+mvm_guest_close(int fd)
+{
+	struct mvm_guest_gate *g;
+
+	if (fd < 0)
+		return;
+	g = mvm_guest_gate_of(fd);
+	if (g == NULL) {
+		close(fd);
+		return;
+	}
+	hang_up(fd);
+	mvm_guest_gate_leave(g);
+}
+
 /* Whether `reply` carries the id `id`. */
 static bool
 id_matches(const cJSON *reply, uint64_t id)
@@ -231,7 +290,7 @@ int
 mvm_guest_call(int fd, int timeout_ms, cJSON *req, cJSON **reply,
     struct mvm_error *e)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = mvm_guest_now_ms() + timeout_ms;
 	struct mvm_frame_reader r = { 0 };
 	uint64_t id = atomic_fetch_add(&next_id, 1);
 	uint8_t hdr[MVM_FRAME_HDR_LEN], buf[4096];

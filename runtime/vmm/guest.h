@@ -34,13 +34,31 @@ struct cJSON;
 
 /*
  * Connect to the hybrid vsock socket `vsock_uds_path` and open guest port
- * `port`. On success *fd is a non-blocking stream socket the caller closes.
- * Returns -ECONNREFUSED when the socket is absent or refuses, or when the
- * VMM closes the connection because nothing listens on the port; -EPROTO
- * when the answer is not "OK <n>"; -ETIMEDOUT; -ENAMETOOLONG.
+ * `port`. On success *fd is a non-blocking stream socket the caller ends
+ * with mvm_guest_close(), never close(2).
+ *
+ * One connection per socket at a time: the call first waits, within the
+ * timeout, until no other connection to the same socket is open, from this
+ * process (first come, first served) or another (an flock on
+ * "<vsock_uds_path>.lock", a file it creates beside the socket). A thread
+ * must not open a second connection to a guest while it holds one.
+ *
+ * Returns -ECONNREFUSED when the socket or its directory is absent or
+ * refuses, or when the VMM closes the connection because nothing listens
+ * on the port; -EPROTO when the answer is not "OK <n>"; -ETIMEDOUT (also
+ * when another connection held the socket past the timeout);
+ * -ENAMETOOLONG; -ENOMEM.
  */
 int mvm_guest_connect(const char *vsock_uds_path, uint32_t port,
     int timeout_ms, int *fd, struct mvm_error *e);
+
+/*
+ * End a connection that mvm_guest_connect() made (-1 is allowed): half-
+ * close it, wait up to half a second for the VMM to end its side (so the
+ * next caller finds the guest port free), close it and let the next caller
+ * in. Any thread.
+ */
+void mvm_guest_close(int fd);
 
 struct mvm_guest_pong {
 	char		boot_id[MVM_GUEST_BOOT_ID_MAX + 1];

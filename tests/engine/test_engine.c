@@ -8,16 +8,19 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "engine.h"
+#include "fc.h"
 #include "guest.h"
 #include "store.h"
 #include "vmfix.h"
@@ -28,14 +31,9 @@ static struct vmfix fx;
 static void
 setup(void)
 {
-	struct mvm_error e = { 0 };
-	struct mvm_pool p;
-
 	vmfix_setup(&fx, "engine");
 	vmfix_tenant_create(&fx, "acme", 7);
-	vmfix_pool_init(&p, "acme", "web");
-	cr_assert_eq(mvm_store_pool_create(fx.store.st, &p, &e), 0, "%s",
-	    e.msg);
+	vmfix_pool_create(&fx, "acme", "web");
 }
 
 static void
@@ -90,8 +88,7 @@ ping(const char *id, int timeout_ms, struct mvm_guest_pong *pong)
 	rc = mvm_guest_connect(vsock, MVM_GUEST_PORT, timeout_ms, &fd, NULL);
 	if (rc == 0)
 		rc = mvm_guest_ping(fd, timeout_ms, pong, NULL);
-	if (fd >= 0)
-		close(fd);
+	mvm_guest_close(fd);
 	return rc;
 }
 
@@ -284,19 +281,16 @@ Test(engine, vmm_death_is_noticed)
 }
 
 /*
- * Crash recovery: a child process runs the transition and is killed with
- * SIGKILL once its intent reaches `step`; a fresh engine then settles the
- * instance in a true state and leaves no orphan VMM.
+ * Crash recovery: a child process runs the transition to `to` and is
+ * killed with SIGKILL once its intent reaches `step`. Returns the step the
+ * intent had reached; the engine and the store are left closed.
  */
-static void
-crash_during(enum mvm_state to, int step, enum mvm_state expect1,
-    enum mvm_state expect2)
+static int
+crash_at(enum mvm_state to, int step)
 {
 	struct mvm_intent it;
-	struct mvm_instance in;
 	pid_t child;
 	int status, i, reached = -1;
-	char prefix[200];
 
 	vmfix_close(&fx);
 	child = fork();
@@ -327,6 +321,18 @@ crash_during(enum mvm_state to, int step, enum mvm_state expect1,
 	waitpid(child, &status, 0);
 	cr_assert_geq(reached, step, "never reached step %d", step);
 	storefix_close(&fx.store);
+	return reached;
+}
+
+/*
+ * Reopen the engine after crash_at() stopped it at step `reached`: it
+ * settles the instance in a true state.
+ */
+static void
+check_settled(int reached, enum mvm_state expect1, enum mvm_state expect2)
+{
+	struct mvm_intent it;
+	struct mvm_instance in;
 
 	vmfix_open(&fx);
 	in = get("i-00000001");
@@ -341,13 +347,32 @@ crash_during(enum mvm_state to, int step, enum mvm_state expect1,
 
 		cr_assert(mvm_vmm_alive(&p), "a running instance has its VMM");
 	}
-	/* No VMM under our run dir but the one the record names. */
+}
+
+/*
+ * No VMM under our run dir but the one the record names; all are killed,
+ * so this comes last.
+ */
+static void
+check_no_orphans(void)
+{
+	struct mvm_instance in = get("i-00000001");
+	char prefix[200];
+
 	snprintf(prefix, sizeof(prefix), "%s/vm/", fx.run_dir);
 	cr_assert_eq(mvm_vmm_kill_orphans(prefix, NULL, NULL),
 	    in.state == MVM_STATE_RUNNING || in.state == MVM_STATE_WARM ? 1 : 0);
 }
 
-/* Step numbers of runtime/engine/engine_int.h (enum step): LAUNCHED=2, BOOTED=4, SNAPSHOTTING=7. */
+static void
+crash_during(enum mvm_state to, int step, enum mvm_state expect1,
+    enum mvm_state expect2)
+{
+	check_settled(crash_at(to, step), expect1, expect2);
+	check_no_orphans();
+}
+
+/* Step numbers of runtime/engine/engine_int.h (enum step): LAUNCHED=2, BOOTED=4, SNAPSHOTTING=7, STOPPING=10. */
 Test(engine, crash_during_start)
 {
 	struct mvm_instance in;
@@ -375,4 +400,171 @@ Test(engine, crash_during_wake)
 	go("i-00000001", MVM_STATE_SLEEPING);
 	crash_during(MVM_STATE_RUNNING, 2, MVM_STATE_SLEEPING,
 	    MVM_STATE_RUNNING);
+}
+
+/* ---- recovery asks the VMM (issue 10, item 8) ---- */
+
+/* The snapshot directory of instance `id`. */
+static void
+snapshot_dir(const char *id, char *buf, size_t len)
+{
+	struct mvm_instance in = get(id);
+	char dir[256];
+
+	cr_assert_eq(mvm_engine_instance_dir(fx.eng, &in, dir, sizeof(dir)), 0);
+	snprintf(buf, len, "%s/snapshot", dir);
+}
+
+/* Pause or resume the VMM of `id` behind the engine's back. */
+static void
+vmm_set(const char *api_sock, enum mvm_fc_vm_target target)
+{
+	struct mvm_error e = { 0 };
+	struct mvm_fc *fc = NULL;
+
+	cr_assert_eq(mvm_fc_open(api_sock, &fc, &e), 0, "%s", e.msg);
+	cr_assert_eq(mvm_fc_patch_vm(fc, target, &e), 0, "%s", e.msg);
+	mvm_fc_close(fc);
+}
+
+struct event_find {
+	const char	*action;
+	const char	*needle;
+	bool		 found;
+};
+
+static int
+event_match(const struct mvm_event *ev, void *arg)
+{
+	struct event_find *f = arg;
+
+	if (strcmp(ev->action, f->action) == 0 &&
+	    strstr(ev->detail, f->needle) != NULL)
+		f->found = true;
+	return 0;
+}
+
+/* Whether instance i-00000001 has an event `action` whose detail holds `needle`. */
+static bool
+has_event(const char *action, const char *needle)
+{
+	struct mvm_event_filter flt = { .instance = "i-00000001" };
+	struct event_find f = { action, needle, false };
+
+	cr_assert_eq(mvm_store_event_list(fx.store.st, &flt, event_match, &f,
+	    NULL), 0);
+	return f.found;
+}
+
+/*
+ * With the engine closed, pause or resume the VMM behind its back; the
+ * reopened engine's record must say `expect`, with an event naming `word`.
+ */
+static void
+flip(const char *api, enum mvm_fc_vm_target target, enum mvm_state expect,
+    const char *word)
+{
+	enum mvm_state s;
+
+	vmfix_close(&fx);
+	vmm_set(api, target);
+	vmfix_open(&fx);
+	s = get("i-00000001").state;
+	cr_assert_eq(s, expect, "the record says %s of a %s VMM",
+	    mvm_state_name(s), word);
+	cr_assert(has_event("instance.recovered", word));
+}
+
+Test(engine, recovery_asks_the_vmm_whether_it_runs)
+{
+	struct mvm_instance in;
+	char vsock[256], api[256];
+
+	make_instance("i-00000001", &in);
+	go("i-00000001", MVM_STATE_RUNNING);
+	in = get("i-00000001");
+	cr_assert_eq(mvm_engine_vsock_path(fx.eng, &in, vsock, sizeof(vsock)), 0);
+	snprintf(api, sizeof(api), "%.*s/api.sock",
+	    (int)(strrchr(vsock, '/') - vsock), vsock);
+
+	/* A running record whose VMM is paused is warm; and back. */
+	flip(api, MVM_FC_VM_PAUSED, MVM_STATE_WARM, "paused");
+	cr_assert_eq(get("i-00000001").pid, in.pid);
+	flip(api, MVM_FC_VM_RESUMED, MVM_STATE_RUNNING, "running");
+	free(guest_sh("i-00000001", "true"));
+}
+
+/*
+ * Hold the lock that orders the host's calls to guest `id`
+ * (mvm_guest_connect in guest.h), as another process would.
+ */
+static int
+hold_guest(const char *id)
+{
+	struct mvm_instance in = get(id);
+	char vsock[256], lock[270];
+	int fd;
+
+	cr_assert_eq(mvm_engine_vsock_path(fx.eng, &in, vsock, sizeof(vsock)), 0);
+	snprintf(lock, sizeof(lock), "%s.lock", vsock);
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	cr_assert_geq(fd, 0, "cannot open %s", lock);
+	cr_assert_eq(flock(fd, LOCK_EX), 0);
+	return fd;
+}
+
+Test(engine, crash_during_wake_after_load_sends_wake)
+{
+	struct mvm_instance in;
+	char snap[300], *text;
+	long long guest_s;
+	int lock, reached;
+
+	make_instance("i-00000001", &in);
+	go("i-00000001", MVM_STATE_RUNNING);
+	/* A stale guest clock, which only a Wake puts right. */
+	free(guest_sh("i-00000001", "date -u -s '2001-09-09 01:46:40' >/dev/null"));
+	go("i-00000001", MVM_STATE_SLEEPING);
+	snapshot_dir("i-00000001", snap, sizeof(snap));
+
+	/*
+	 * With the guest's lock held here, the engine's Wake waits; it is
+	 * killed after the load (step BOOTED=4), before its Wake.
+	 */
+	lock = hold_guest("i-00000001");
+	reached = crash_at(MVM_STATE_RUNNING, 4);
+	close(lock);
+	check_settled(reached, MVM_STATE_RUNNING, MVM_STATE_RUNNING);
+	text = guest_sh("i-00000001", "date +%s");
+	guest_s = atoll(text);
+	cr_assert(guest_s > (long long)time(NULL) - 120,
+	    "the guest clock says %s: the recovered wake sent no Wake", text);
+	free(text);
+	cr_assert_eq(access(snap, F_OK), -1, "the spent snapshot %s is left",
+	    snap);
+	check_no_orphans();
+}
+
+Test(engine, crash_during_stop_of_sleeping_leaves_no_snapshot)
+{
+	struct mvm_instance in;
+	char snap[300], junk[340];
+
+	make_instance("i-00000001", &in);
+	go("i-00000001", MVM_STATE_RUNNING);
+	go("i-00000001", MVM_STATE_SLEEPING);
+	snapshot_dir("i-00000001", snap, sizeof(snap));
+	/* Many files make the removal long enough to be cut short. */
+	for (int i = 0; i < 20000; i++) {
+		int fd;
+
+		snprintf(junk, sizeof(junk), "%s/junk-%05d", snap, i);
+		fd = open(junk, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		cr_assert_geq(fd, 0);
+		close(fd);
+	}
+	crash_during(MVM_STATE_STOPPED, 10, MVM_STATE_STOPPED,
+	    MVM_STATE_STOPPED);
+	cr_assert_eq(access(snap, F_OK), -1, "an interrupted stop left %s",
+	    snap);
 }

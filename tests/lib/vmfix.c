@@ -136,6 +136,17 @@ vmfix_pool_init(struct mvm_pool *p, const char *tenant, const char *id)
 	p->runtime.graceful_shutdown_seconds = 10;
 }
 
+void
+vmfix_pool_create(struct vmfix *fx, const char *tenant, const char *id)
+{
+	struct mvm_error e = { 0 };
+	struct mvm_pool p;
+
+	vmfix_pool_init(&p, tenant, id);
+	cr_assert_eq(mvm_store_pool_create(fx->store.st, &p, &e), 0, "%s",
+	    e.msg);
+}
+
 struct mvm_guest_exec_result *
 vmfix_guest_sh(const struct vmfix *fx, const struct mvm_instance *in,
     const char *script)
@@ -152,7 +163,7 @@ vmfix_guest_sh(const struct vmfix *fx, const struct mvm_instance *in,
 	    "%s", e.msg);
 	cr_assert_eq(mvm_guest_exec(fd, 15000, argv, NULL, 10000, &r, &e), 0,
 	    "%s", e.msg);
-	close(fd);
+	mvm_guest_close(fd);
 	cr_assert_eq(r->exit_code, 0, "%s: %s", script, (char *)r->stderr_buf);
 	return r;
 }

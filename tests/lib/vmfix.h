@@ -66,6 +66,9 @@ void	vmfix_tenant_create(struct vmfix *fx, const char *id, uint32_t net_id);
  */
 void	vmfix_pool_init(struct mvm_pool *p, const char *tenant, const char *id);
 
+/* Create pool tenant/id as vmfix_pool_init fills it; fails the test on error. */
+void	vmfix_pool_create(struct vmfix *fx, const char *tenant, const char *id);
+
 /*
  * Run `script` with /bin/sh in the guest of `in` (5 s to connect, 15 s for
  * the call, 10 s for the script) and fail the test unless the call works
