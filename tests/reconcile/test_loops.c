@@ -118,9 +118,16 @@ crash_loop(const char *pool, void (*crash)(const struct mvm_instance *))
 
 	recfix_set_desired(pool, 1, 0, 0);
 	mvm_reconcile_kick(rx.rec, "acme", pool);
+	memset(&in, 0, sizeof(in));
 	for (int i = 0; i < WAIT_S * 10; i++) {
+		struct mvm_instance v[64];
 		struct mvm_vmm_proc p;
 
+		if (recfix_records(v, pool) == 0) {
+			/* The first pass has not created it yet. */
+			usleep(100 * 1000);
+			continue;
+		}
 		in = only(pool);
 		p = (struct mvm_vmm_proc){ in.pid, in.pid_start };
 		if (in.op == MVM_OP_NONE && in.state == MVM_STATE_STOPPED &&
