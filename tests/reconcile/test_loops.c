@@ -37,6 +37,8 @@ struct tale {
 	unsigned	 died;		/* instance.died (the VMM died) */
 	unsigned	 kept;		/* instance.snapshot-kept */
 	char		 last_kept[MVM_EVENT_DETAIL_MAX + 1];
+	/* The seq of the last of each kind, or 0. */
+	int64_t		 died_at, settled_at, state_at;
 };
 
 static int
@@ -47,8 +49,13 @@ tale_add(const struct mvm_event *ev, void *arg)
 	t->total++;
 	if (strcmp(ev->action, "instance.failed") == 0)
 		t->failed++;
-	else if (strcmp(ev->action, "instance.died") == 0)
+	else if (strcmp(ev->action, "instance.died") == 0) {
 		t->died++;
+		t->died_at = ev->seq;
+	} else if (strcmp(ev->action, "instance.settled") == 0)
+		t->settled_at = ev->seq;
+	else if (strcmp(ev->action, "instance.state") == 0)
+		t->state_at = ev->seq;
 	else if (strcmp(ev->action, "instance.snapshot-kept") == 0) {
 		t->kept++;
 		snprintf(t->last_kept, sizeof(t->last_kept), "%s", ev->detail);
@@ -282,5 +289,38 @@ Test(loops, unreadable_snapshot_is_kept_aside)
 	t = tale_of("web", in.id);
 	next_quiet_pass("web");
 	cr_assert_eq(tale_of("web", in.id).total, t.total);
+	recfix_assert_processes("web");
+}
+
+Test(loops, healthy_instance_settles)
+{
+	struct mvm_instance in;
+	struct mvm_pool p;
+	struct tale t;
+
+	cr_assert_eq(mvm_store_pool_get(fx.store.st, "acme", "web", &p, NULL),
+	    0);
+	p.runtime.settle_seconds = 3;
+	cr_assert_eq(mvm_store_pool_update(fx.store.st, &p, NULL), 0);
+	recfix_set_desired("web", 1, 0, 0);
+	mvm_reconcile_kick(rx.rec, "acme", "web");
+	recfix_wait_converged("web", 1, 0, 0);
+	in = only("web");
+	kill_vmm(&in);
+
+	/* It dies once, boots again, and its count is forgotten later. */
+	for (int i = 0; i < WAIT_S * 10; i++) {
+		in = only("web");
+		if (in.state == MVM_STATE_RUNNING && in.op == MVM_OP_NONE &&
+		    in.failures == 0 && tale_of("web", in.id).died_at > 0)
+			break;
+		usleep(100 * 1000);
+	}
+	cr_assert_eq(in.failures, 0, "the count stayed at %u", in.failures);
+	cr_assert_eq(in.state, MVM_STATE_RUNNING);
+	t = tale_of("web", in.id);
+	cr_assert_gt(t.settled_at, t.died_at, "settled before it died");
+	cr_assert_gt(t.settled_at, t.state_at,
+	    "settled before it was running again");
 	recfix_assert_processes("web");
 }
