@@ -401,6 +401,9 @@ Test(reconcile, apply_documents)
 	cr_assert_eq(mvm_store_pool_get(fx.store.st, "corp", "wk", &p, NULL),
 	    0);
 	cr_assert_eq(p.mem_mib, 128);
+	/* A key documents do not carry, set in the pool's config. */
+	p.runtime.settle_seconds = 5;
+	cr_assert_eq(mvm_store_pool_update(fx.store.st, &p, NULL), 0);
 	pthread_mutex_lock(&rx.mu);
 	cr_assert_eq(rx.changes[MVM_RECONCILE_TENANT_CREATED], 1);
 	cr_assert_eq(rx.changes[MVM_RECONCILE_POOL_CREATED], 2);
@@ -422,6 +425,7 @@ Test(reconcile, apply_documents)
 	cr_assert_eq(mvm_store_pool_get(fx.store.st, "corp", "wk", &p, NULL),
 	    0);
 	cr_assert_eq(p.mem_mib, 256);
+	cr_assert_eq(p.runtime.settle_seconds, 5, "the document reset it");
 	cr_assert_eq(recfix_records(v, NULL), 1);
 	cr_assert_eq(v[0].state, MVM_STATE_RUNNING);
 	cr_assert_str_eq(v[0].pool, "gw");
