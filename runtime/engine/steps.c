@@ -445,8 +445,8 @@ snapshot_drop(struct job *j)
 	    "stopped after %u failures while sleeping; the snapshot is kept "
 	    "in %s", j->in.failures, aside);
 	mvm_engine_event(j->eng, &j->in, "instance.snapshot-kept",
-	    "the snapshot of %s failed %u times and is kept in %s for "
-	    "inspection; the instance will boot afresh", j->in.id,
+	    "stopped after %u failures while sleeping; its snapshot is kept "
+	    "in %s for inspection, and a later boot starts afresh",
 	    j->in.failures, aside);
 }
 
