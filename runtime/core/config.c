@@ -63,6 +63,7 @@ static const struct field pool_fields[] = {
 	PU32("min_running_seconds", runtime.min_running_seconds, 0, 86400),
 	PU32("min_warm_seconds", runtime.min_warm_seconds, 0, 86400),
 	{ "pinned", F_BOOL, offsetof(struct mvm_pool, pinned), 0, 0 },
+	PU32("settle_seconds", runtime.settle_seconds, 0, 86400),
 	PU32("sleep_after_idle_seconds", sleep.sleep_after_idle_seconds, 0,
 	    2592000),
 	PU32("vcpus", vcpus, 1, 32),

@@ -128,3 +128,18 @@ mvm_fsm_eligible_at(const struct mvm_instance *in, enum mvm_state to,
 		return INT64_MAX;
 	return at;
 }
+
+int64_t
+mvm_fsm_settle_at(const struct mvm_instance *in,
+    const struct mvm_runtime_policy *p)
+{
+	int64_t at;
+
+	if (in->failures == 0 || in->state != MVM_STATE_RUNNING ||
+	    in->op != MVM_OP_NONE || in->entered_running_at <= 0)
+		return 0;
+	if (__builtin_add_overflow(in->entered_running_at,
+	    (int64_t)p->settle_seconds, &at))
+		return INT64_MAX;
+	return at;
+}

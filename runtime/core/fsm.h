@@ -61,4 +61,14 @@ int mvm_fsm_eligible(const struct mvm_instance *in, enum mvm_state to,
 int64_t mvm_fsm_eligible_at(const struct mvm_instance *in, enum mvm_state to,
     const struct mvm_runtime_policy *p);
 
+/*
+ * When the failures of instance `in` may be forgotten: a running instance
+ * with no operation in progress and failures > 0 settles once it has been
+ * running for p->settle_seconds (its agent answering then, which the
+ * engine checks). Returns that time (saturating), or 0 when nothing is to
+ * be forgotten or the instance is not running.
+ */
+int64_t mvm_fsm_settle_at(const struct mvm_instance *in,
+    const struct mvm_runtime_policy *p);
+
 #endif

@@ -43,6 +43,7 @@ mvm_runtime_policy_defaults(struct mvm_runtime_policy *p)
 	p->min_warm_seconds = 30;
 	p->drain_timeout_seconds = 30;
 	p->graceful_shutdown_seconds = 15;
+	p->settle_seconds = 60;
 }
 
 void

@@ -78,6 +78,12 @@ struct mvm_runtime_policy {
 	uint32_t	min_warm_seconds;		/* default 30 */
 	uint32_t	drain_timeout_seconds;		/* default 30 */
 	uint32_t	graceful_shutdown_seconds;	/* default 15 */
+	/*
+	 * How long an instance must stay running with its agent answering
+	 * before its failure count is forgotten (default 60): a guest that
+	 * boots and then dies keeps counting towards the failure budget.
+	 */
+	uint32_t	settle_seconds;
 };
 
 /* When an idle instance is warmed or put to sleep. */

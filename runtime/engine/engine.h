@@ -83,14 +83,28 @@ void mvm_engine_close(struct mvm_engine *eng);
  * intent, in-flight transitions counted); -EBUSY another transition of it
  * is in progress; -EIO the VMM or guest failed (the instance is left in a
  * true state, said in e). A failure adds one to the instance's `failures`
- * and sets last_failure_at; a success sets failures to 0. So does a VMM
- * that dies on its own (a crash loop counts against the failure budget).
+ * and sets last_failure_at, and so does a VMM that dies on its own. A
+ * success keeps them, except a move to stopped, which clears them: a
+ * guest that boots and then crashes keeps counting towards the failure
+ * budget until it has stayed healthy (mvm_engine_settle).
  * Moving to the state the instance is in is a no-op success that changes
  * nothing, the parked mark included.
  */
 int mvm_engine_transition(struct mvm_engine *eng, const char *tenant,
     const char *pool, const char *id, enum mvm_state to, unsigned flags,
     struct mvm_error *e);
+
+/*
+ * Forget the failures of instance tenant/pool/id if it has earned it: it
+ * is running with no transition in progress, has been for its pool's
+ * settle_seconds (mvm_fsm_settle_at), its VMM lives and its agent answers
+ * a Ping now. Then failures and last_failure_at become 0, with the event
+ * "instance.settled". Returns 1 when it cleared them, 0 when there was
+ * nothing to clear or it is not time or not healthy (the count stays),
+ * or a store error (-ENOENT ...) said in e. The Ping takes up to 2 s.
+ */
+int mvm_engine_settle(struct mvm_engine *eng, const char *tenant,
+    const char *pool, const char *id, struct mvm_error *e);
 
 /*
  * Stop the instance if it has a process, remove its files and sockets and

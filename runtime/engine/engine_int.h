@@ -30,6 +30,7 @@
 #include "vmm.h"
 
 struct mvm_fc;
+struct mvm_guest_pong;
 
 /* Steps of an intent, in the order a transition reaches them. */
 enum step {
@@ -207,6 +208,13 @@ int mvm_engine_agent_wait(struct job *j, struct mvm_error *e);
  * does not take it is not an error: an event says so.
  */
 void mvm_engine_agent_wake(struct job *j);
+
+/*
+ * Ping the guest agent once within timeout_ms; its answer in *pong.
+ * 0, or the negative errno of the call with e set.
+ */
+int mvm_engine_agent_ping(struct job *j, int timeout_ms,
+    struct mvm_guest_pong *pong, struct mvm_error *e);
 
 /* ---- monitor.c: the VMM death monitor ---- */
 

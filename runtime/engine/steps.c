@@ -32,9 +32,9 @@ exists_as(const char *path, mode_t type)
 
 /* ---- guest agent ---- */
 
-static int
-agent_ping(struct job *j, int timeout_ms, struct mvm_guest_pong *pong,
-    struct mvm_error *e)
+int
+mvm_engine_agent_ping(struct job *j, int timeout_ms,
+    struct mvm_guest_pong *pong, struct mvm_error *e)
 {
 	int fd = -1, rc;
 
@@ -56,7 +56,7 @@ mvm_engine_agent_wait(struct job *j, struct mvm_error *e)
 	int rc;
 
 	do {
-		rc = agent_ping(j, 1000, &pong, &last);
+		rc = mvm_engine_agent_ping(j, 1000, &pong, &last);
 		if (rc == 0)
 			return 0;
 		if (!mvm_vmm_alive(&p))
@@ -418,13 +418,41 @@ mvm_engine_do_wake(struct job *j, enum mvm_state to, struct mvm_error *e)
 	return 0;
 }
 
+/*
+ * A sleeping instance that failed (its last wake, most likely) is stopped
+ * with its snapshot renamed snapshot.failed-<Unix time>, kept for
+ * inspection until the instance is destroyed; anything else drops it.
+ */
+static void
+snapshot_drop(struct job *j)
+{
+	char dir[PATH_MAX_MVM], aside[PATH_MAX_MVM];
+	long long now = (long long)mvm_engine_now_s();
+
+	mvm_engine_bufprintf(dir, sizeof(dir), "%s/snapshot", j->dir);
+	if (j->in.state != MVM_STATE_SLEEPING || j->in.failures == 0 ||
+	    !exists_as(dir, S_IFDIR)) {
+		mvm_engine_rmtree(dir);
+		return;
+	}
+	if (mvm_engine_bufprintf(aside, sizeof(aside), "%s/snapshot.failed-%lld",
+	    j->dir, now) < 0 || rename(dir, aside) < 0)
+		mvm_engine_bufprintf(aside, sizeof(aside), "%s", dir);
+	mvm_engine_bufprintf(j->in.reason, sizeof(j->in.reason),
+	    "stopped after %u failures while sleeping; the snapshot is kept "
+	    "in %s", j->in.failures, aside);
+	mvm_engine_event(j->eng, &j->in, "instance.snapshot-kept",
+	    "stopped after %u failures while sleeping; its snapshot is kept "
+	    "in %s for inspection, and a later boot starts afresh",
+	    j->in.failures, aside);
+}
+
 /* Stop gracefully (SendCtrlAltDel, then wait), else kill. */
 int
 mvm_engine_do_stop(struct job *j, struct mvm_error *e)
 {
 	struct mvm_vmm_proc p = mvm_engine_job_proc(j);
 	int grace_ms = (int)j->pool.runtime.graceful_shutdown_seconds * 1000;
-	char dir[PATH_MAX_MVM];
 	int rc;
 
 	if ((rc = mvm_engine_job_step(j, STEP_STOPPING, e)) < 0)
@@ -448,8 +476,7 @@ mvm_engine_do_stop(struct job *j, struct mvm_error *e)
 		    "stopped by request");
 	}
 	mvm_engine_job_kill(j);
-	mvm_engine_bufprintf(dir, sizeof(dir), "%s/snapshot", j->dir);
-	mvm_engine_rmtree(dir);
+	snapshot_drop(j);
 	mvm_engine_set_state(&j->in, MVM_STATE_STOPPED);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include "engine_int.h"
 #include "fc.h"
 #include "fsm.h"
+#include "guest.h"
 #include "quota.h"
 #include "store.h"
 #include "usage.h"
@@ -201,8 +202,16 @@ mvm_engine_transition(struct mvm_engine *eng, const char *tenant,
 	if (op == MVM_OP_RESUMING || op == MVM_OP_STARTING ||
 	    op == MVM_OP_WAKING)
 		j.in.reason[0] = '\0';
-	j.in.failures = 0;
-	j.in.last_failure_at = 0;
+	/*
+	 * A boot or wake that worked proves little: the guest may die a
+	 * moment later. The count is forgotten when the instance has stayed
+	 * healthy (mvm_engine_settle), or when it is stopped: the run or the
+	 * snapshot that failed is gone, and the next boot starts afresh.
+	 */
+	if (to == MVM_STATE_STOPPED) {
+		j.in.failures = 0;
+		j.in.last_failure_at = 0;
+	}
 	if (!(flags & MVM_ENGINE_PARK))
 		j.in.parked = false;
 	else if (!j.in.parked) {
@@ -216,6 +225,53 @@ mvm_engine_transition(struct mvm_engine *eng, const char *tenant,
 		    mvm_state_name(to), (long long)(mvm_engine_mono_ms() - t0));
 	mvm_fc_close(j.fc);
 	return rc;
+}
+
+int
+mvm_engine_settle(struct mvm_engine *eng, const char *tenant,
+    const char *pool, const char *id, struct mvm_error *e)
+{
+	struct mvm_guest_pong pong;
+	struct mvm_instance cur;
+	struct mvm_intent it;
+	struct mvm_vmm_proc p;
+	struct job j;
+	int64_t at, now = mvm_engine_now_s();
+	uint32_t forgotten;
+	int rc;
+
+	if ((rc = mvm_engine_job_load(&j, eng, tenant, pool, id, e)) < 0)
+		return rc;
+	at = mvm_fsm_settle_at(&j.in, &j.pool.runtime);
+	p = mvm_engine_job_proc(&j);
+	/* Not due, or not healthy now: the count stays. */
+	if (at == 0 || now < at || !mvm_vmm_alive(&p) ||
+	    mvm_engine_agent_ping(&j, AGENT_CALL_MS, &pong, NULL) < 0)
+		return 0;
+	if ((rc = mvm_store_begin(eng->st, e)) < 0)
+		return rc;
+	rc = mvm_store_instance_get(eng->st, tenant, pool, id, &cur, e);
+	if (rc == 0 && (cur.revision != j.in.revision ||
+	    mvm_store_intent_get(eng->st, tenant, pool, id, &it, NULL) == 0)) {
+		/* It moved meanwhile: the next pass looks again. */
+		mvm_store_rollback(eng->st);
+		return 0;
+	}
+	forgotten = cur.failures;
+	cur.failures = 0;
+	cur.last_failure_at = 0;
+	if (rc == 0)
+		rc = mvm_store_instance_update(eng->st, &cur, e);
+	if (rc == 0)
+		rc = mvm_store_commit(eng->st, e);
+	else
+		mvm_store_rollback(eng->st);
+	if (rc < 0)
+		return rc;
+	mvm_engine_event(eng, &cur, "instance.settled", "running for %lld s "
+	    "with its agent answering: %u failures forgotten",
+	    (long long)(now - cur.entered_running_at), forgotten);
+	return 1;
 }
 
 int

@@ -12,11 +12,17 @@
  * Movable instances by state, warmest first. The first three double as
  * slot indices: running, warm, sleeping. B_BACKOFF holds stopped and
  * created instances waiting out a backoff; B_NEW stands for an instance
- * that does not exist yet; B_NONE holds the ones the planner leaves alone.
+ * that does not exist yet; B_WAIT holds warm and sleeping instances that
+ * wait out a backoff after a failure (they count in their state, but move
+ * only to hold a slot nothing cheaper fills, like B_BACKOFF) and running
+ * ones at the failure budget (they count in running and may only stop,
+ * since a colder state would retire them); B_RETIRE holds warm and
+ * sleeping instances that failed out, which go to stopped; B_NONE holds
+ * the ones the planner leaves alone.
  */
 enum bucket {
-	B_RUNNING, B_WARM, B_SLEEPING, B_STOPPED, B_BACKOFF, B_NEW, B_NONE,
-	B_COUNT
+	B_RUNNING, B_WARM, B_SLEEPING, B_STOPPED, B_BACKOFF, B_WAIT, B_NEW,
+	B_RETIRE, B_NONE, B_COUNT
 };
 
 #define NSLOTS	3
@@ -174,7 +180,7 @@ cmp_i64(int64_t a, int64_t b)
 	return (a > b) - (a < b);
 }
 
-/* Bucket, then backoff and failures (for boots), then entry, then id. */
+/* Bucket, then backoff, failures (for boots), entry, id. */
 static int
 cmp_work(const void *va, const void *vb)
 {
@@ -183,15 +189,22 @@ cmp_work(const void *va, const void *vb)
 
 	if (a->bucket != b->bucket)
 		return (int)a->bucket - (int)b->bucket;
-	if (a->bucket == B_STOPPED || a->bucket == B_BACKOFF) {
-		if ((c = cmp_i64(a->backoff_until, b->backoff_until)) != 0)
-			return c;
-		if ((c = cmp_i64(a->m->failures, b->m->failures)) != 0)
-			return c;
-	}
+	/* The backoff that ends first first (B_BACKOFF, B_WAIT). */
+	if ((c = cmp_i64(a->backoff_until, b->backoff_until)) != 0)
+		return c;
+	if ((a->bucket == B_STOPPED || a->bucket == B_BACKOFF) &&
+	    (c = cmp_i64(a->m->failures, b->m->failures)) != 0)
+		return c;
 	if ((c = cmp_i64(a->entry, b->entry)) != 0)
 		return c;
 	return strcmp(a->m->in->id, b->m->in->id);
+}
+
+/* Whether the member's failures have reached the budget (rule 2). */
+static bool
+failed_out(const struct ctx *c, const struct mvm_plan_member *m)
+{
+	return c->o.failure_budget > 0 && m->failures >= c->o.failure_budget;
 }
 
 /* Classify every member; count what each slot has. */
@@ -244,20 +257,32 @@ classify(struct ctx *c, const struct mvm_plan_member *m,
 		}
 		switch (in->state) {
 		case MVM_STATE_RUNNING:
-			w->bucket = B_RUNNING;
+			w->bucket = failed_out(c, &m[i]) ? B_WAIT : B_RUNNING;
 			w->entry = in->entered_running_at;
 			break;
 		case MVM_STATE_WARM:
-			w->bucket = B_WARM;
-			w->entry = in->entered_warm_at;
-			break;
 		case MVM_STATE_SLEEPING:
-			w->bucket = B_SLEEPING;
+			if (in->state == MVM_STATE_WARM) {
+				w->bucket = B_WARM;
+				w->entry = in->entered_warm_at;
+			} else
+				w->bucket = B_SLEEPING;
+			/*
+			 * A failed-out one does not count in its state: it
+			 * holds a slot only when one is missing (assign), as a
+			 * stopped one would.
+			 */
+			if (failed_out(c, &m[i])) {
+				w->bucket = B_RETIRE;
+				continue;
+			}
+			w->backoff_until = backoff_until(&m[i], &c->o, c->now);
+			if (w->backoff_until > 0)
+				w->bucket = B_WAIT;
 			break;
 		case MVM_STATE_CREATED:
 		case MVM_STATE_STOPPED:
-			if (c->o.failure_budget > 0 &&
-			    m[i].failures >= c->o.failure_budget)
+			if (failed_out(c, &m[i]))
 				failed++;
 			else if ((w->backoff_until = backoff_until(&m[i],
 			    &c->o, c->now)) > 0)
@@ -305,6 +330,35 @@ decide(struct ctx *c, enum bucket b, enum mvm_state to, uint32_t want,
 }
 
 /*
+ * Put the first waiting instance (B_WAIT) that may go next in line for
+ * decide(): with `hold`, one of another slot that its own slot does not
+ * need, to hold `slot` (it is then taken from its own: a move up is a
+ * deferral until its backoff ends, a move down is carried out); otherwise
+ * one in `slot` itself, to stop. Returns false when there is none.
+ */
+static bool
+take_waiting(struct ctx *c, int slot, bool hold)
+{
+	for (size_t i = c->next[B_WAIT]; i < c->end[B_WAIT]; i++) {
+		int own = slot_of(c->w[i].m->in->state);
+
+		if (hold ? own == slot || own == 0 ||
+		    c->have[own] <= c->want[own] : own != slot)
+			continue;
+		if (i != c->next[B_WAIT]) {
+			struct work t = c->w[i];
+
+			c->w[i] = c->w[c->next[B_WAIT]];
+			c->w[c->next[B_WAIT]] = t;
+		}
+		if (hold)
+			c->have[own]--;
+		return true;
+	}
+	return false;
+}
+
+/*
  * Rules 2 to 4: which instance goes where. Slots that no instance able to
  * move now can fill are held by failed-out instances, then by backing-off
  * ones, coldest slot first, and only the rest is filled by new instances,
@@ -316,8 +370,11 @@ static void
 assign(struct ctx *c)
 {
 	uint32_t failed = c->pl->summary.failed;
+	size_t retiring = c->end[B_RETIRE] - c->next[B_RETIRE];
 	int slot;
 
+	while (available(c, B_RETIRE))
+		decide(c, B_RETIRE, MVM_STATE_STOPPED, 0, 0);
 	for (slot = 0; slot < NSLOTS; slot++) {
 		while (c->have[slot] < c->fill[slot]) {
 			enum bucket b = B_NONE;
@@ -343,6 +400,17 @@ assign(struct ctx *c)
 			c->have[slot]++;
 			c->pl->summary.failed_holding++;
 		}
+		/* Stopped after this plan, a retiring one can fill it next. */
+		for (; retiring > 0 && c->have[slot] < c->fill[slot];
+		    retiring--)
+			c->have[slot]++;
+		/* A waiting one its own slot can spare holds it. */
+		while (c->have[slot] < c->fill[slot] &&
+		    take_waiting(c, slot, true)) {
+			decide(c, B_WAIT, slot_state[slot], c->want[slot],
+			    c->have[slot]);
+			c->have[slot]++;
+		}
 		while (c->have[slot] < c->fill[slot] &&
 		    available(c, B_BACKOFF)) {
 			decide(c, B_BACKOFF, slot_state[slot], c->want[slot],
@@ -359,8 +427,10 @@ assign(struct ctx *c)
 	}
 	for (slot = 0; slot < NSLOTS; slot++) {
 		while (c->have[slot] > c->want[slot] &&
-		    available(c, (enum bucket)slot)) {
-			decide(c, (enum bucket)slot, MVM_STATE_STOPPED,
+		    (available(c, (enum bucket)slot) ||
+		    take_waiting(c, slot, false))) {
+			decide(c, available(c, (enum bucket)slot) ?
+			    (enum bucket)slot : B_WAIT, MVM_STATE_STOPPED,
 			    c->want[slot], c->have[slot]);
 			c->have[slot]--;
 		}
@@ -500,6 +570,7 @@ step(struct ctx *c, const struct move *mv)
 		[B_SLEEPING] = "sleeping",
 		[B_STOPPED] = "stopped",
 		[B_BACKOFF] = "stopped",
+		[B_WAIT] = "one backing off",
 		[B_NEW] = "a new instance",
 	};
 	struct mvm_plan *pl = c->pl;
@@ -515,7 +586,13 @@ step(struct ctx *c, const struct move *mv)
 	st->to = mv->to;
 	if (mv->from == MVM_STATE_CREATED && mv->w != NULL)
 		src = "created";
-	if (mv->to == MVM_STATE_STOPPED)
+	if (mv->source == B_RETIRE)
+		snprintf(st->reason, sizeof(st->reason),
+		    "instance failed %u times to leave %s (budget %u): it goes "
+		    "to stopped and its slot is filled afresh",
+		    mv->w->m->failures, mvm_state_name(mv->from),
+		    c->o.failure_budget);
+	else if (mv->to == MVM_STATE_STOPPED)
 		snprintf(st->reason, sizeof(st->reason),
 		    "pool wants %u %s, has %u: the surplus goes to stopped",
 		    mv->want, mvm_state_name(mv->from), mv->had);
@@ -688,6 +765,13 @@ mvm_plan_pool(struct mvm_plan *pl, const struct mvm_pool *p,
 	base = c;
 	while (!attempt(&c, &base))
 		continue;
+	/* A pass is due when a recovering instance may have its count cleared. */
+	for (size_t i = 0; i < n; i++) {
+		int64_t at = mvm_fsm_settle_at(m[i].in, &p->runtime);
+
+		if (at > now && (s->next_at == 0 || at < s->next_at))
+			s->next_at = at;
+	}
 	s->steps = pl->nsteps;
 	s->deferred = pl->ndeferred;
 	s->converged = pl->nsteps == 0 && pl->ndeferred == 0 && s->busy == 0 &&

@@ -22,17 +22,29 @@
  *    ones beyond the count are planned like any other, by their true
  *    state). So the reconciler does not wake what the policy put to sleep.
  *
- * 2. Failure counts concern boots, so they matter for instances in stopped
- *    or created (the engine leaves an instance whose move failed in
- *    stopped). One whose count has reached the failure budget is "failed
- *    out": left alone with its error, never started again by the planner,
- *    and it still holds a slot (see rule 3). So a pool whose image cannot
- *    boot never has more instances than its desired counts, and the pool
- *    stays unconverged (summary.failed_holding) until an operator clears
- *    the failure count, destroys the instance or lowers the counts. One
- *    below the budget waits out a backoff of backoff_seconds, doubled per
- *    failure (at most backoff_max_seconds), after last_failure_at, and
- *    meanwhile also holds a slot, as a deferred start.
+ * 2. Failure counts concern the moves up: boots, wakes and resumes, and
+ *    guests that died after booting (the engine keeps the count until the
+ *    instance has stayed running for the pool's settle_seconds). A stopped
+ *    or created instance whose count has reached the failure budget is
+ *    "failed out": left alone with its error, never started again by the
+ *    planner, and it still holds a slot (see rule 3). So a pool whose image
+ *    cannot boot, or whose guest keeps crashing, never has more instances
+ *    than its desired counts, and the pool stays unconverged
+ *    (summary.failed_holding) until an operator clears the failure count,
+ *    destroys the instance or lowers the counts. One below the budget
+ *    waits out a backoff of backoff_seconds, doubled per failure (at most
+ *    backoff_max_seconds), after last_failure_at, and meanwhile also holds
+ *    a slot, as a deferred start.
+ *
+ *    A warm or sleeping instance below the budget in its backoff counts in
+ *    its state but is no source for another slot; when its own slot can
+ *    spare it, it holds a slot nothing cheaper fills (before backing-off
+ *    stopped ones): a move up is a deferred resume or wake, a move down is
+ *    carried out. A warm or sleeping instance at the budget is stopped (a
+ *    stop step; the engine keeps a sleeping one's snapshot aside and
+ *    clears the count), holding a missing slot as a stopped one would, so
+ *    that the next plan fills it by booting it. A running instance at the
+ *    budget counts in running and may only stop, never go colder.
  *
  * 3. Each missing running instance comes from the cheapest source: a warm
  *    one (resume), then a sleeping one (wake), then a stopped or created one
@@ -71,6 +83,10 @@
  *    plan is the same when made again. A refused move down (a pause over
  *    max_warm) is deferred on its instance. No other source is tried for
  *    a refused slot: the sources are in order of cost.
+ *
+ * next_at is also the earliest time a running instance with failures may
+ * have them forgotten (mvm_fsm_settle_at), so the caller passes again
+ * then and asks the engine to settle it.
  *
  * Order of the steps: moves down (pause, sleep, stop), which free what
  * they leave, before moves up (resume, wake, start, create), each group in
@@ -151,7 +167,7 @@ struct mvm_plan_summary {
 	uint32_t	failed_holding;	/* slots left empty by them */
 	size_t		steps;
 	size_t		deferred;
-	int64_t		next_at;	/* earliest eligible_at > 0, or 0 */
+	int64_t		next_at;	/* earliest eligible_at or settle > 0 */
 };
 
 /*

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine.h"
+#include "fsm.h"
 #include "reconcile_int.h"
 #include "store.h"
 #include "usage.h"
@@ -287,6 +289,25 @@ record(struct mvm_reconcile *r, struct pool *p, const struct mvm_plan *pl,
 	mvm_reconcile_changed(r, MVM_RECONCILE_POOL_PASSED, p->tenant, p->id);
 }
 
+/*
+ * Forget the failures the pool's running instances have lived down: each
+ * one due (mvm_fsm_settle_at) is checked by the engine, which pings its
+ * agent. The plan still sees the old counts, which do not matter for a
+ * running instance. Runs on the scheduler thread, r->mu not held.
+ */
+static void
+settle(struct mvm_reconcile *r, const struct input *in, int64_t now)
+{
+	for (size_t i = 0; i < in->nins; i++) {
+		const struct mvm_instance *x = &in->ins[i];
+		int64_t at = mvm_fsm_settle_at(x, &in->pool.runtime);
+
+		if (at > 0 && at <= now)
+			mvm_engine_settle(r->cfg.eng, x->tenant, x->pool, x->id,
+			    NULL);
+	}
+}
+
 /* Plan pool p from `in` and record it. */
 static void
 pass_input(struct mvm_reconcile *r, struct pool *p, const struct input *in,
@@ -295,6 +316,8 @@ pass_input(struct mvm_reconcile *r, struct pool *p, const struct input *in,
 	struct mvm_error err;
 	int64_t now = time(NULL);
 	uint32_t us;
+
+	settle(r, in, now);
 
 	/* A pool nobody gave counts to is left as its operator has it. */
 	if (!in->pool.managed) {

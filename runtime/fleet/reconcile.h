@@ -40,6 +40,9 @@
  *   - any other error: a failure; the engine has counted it on the
  *     instance (failures, last_failure_at), so the planner backs off and
  *     eventually leaves the instance failed out (plan.h rule 2).
+ * Before planning, a pass asks the engine to settle every running
+ * instance of the pool whose settle time has come (mvm_engine_settle:
+ * its failures are forgotten if its agent answers).
  * Every decision (step begun, step done, deferred, failed) is an event of
  * the pool (actions "reconcile.step", "reconcile.done", "reconcile.defer",
  * "reconcile.fail") whose detail names the instance, the move and the

@@ -44,12 +44,16 @@ spec_equal(const struct mvm_pool *a, const struct mvm_pool *b)
 void
 mvm_reconcile_spec_copy(struct mvm_pool *dst, const struct mvm_pool *src)
 {
+	uint32_t settle = dst->runtime.settle_seconds;
+
 	memcpy(dst->image, src->image, sizeof(dst->image));
 	dst->vcpus = src->vcpus;
 	dst->mem_mib = src->mem_mib;
 	dst->data_disk_mib = src->data_disk_mib;
 	dst->desired = src->desired;
 	dst->runtime = src->runtime;
+	/* A document has no settle_seconds: the pool keeps its config's. */
+	dst->runtime.settle_seconds = settle;
 	dst->managed = true;
 }
 

@@ -48,7 +48,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_POOL_GET] = "SELECT " POOL_COLS " FROM pools"
 	    " WHERE tenant = ?1 AND id = ?2",
 	[ST_POOL_UPDATE] = "UPDATE pools SET (" POOL_COLS ") = (" POOL_PARAMS
-	    ") WHERE tenant = ?1 AND id = ?2 AND revision = ?22",
+	    ") WHERE tenant = ?1 AND id = ?2 AND revision = ?23",
 	[ST_POOL_DELETE] = "DELETE FROM pools WHERE tenant = ?1 AND id = ?2",
 	[ST_POOL_LIST] = "SELECT " POOL_COLS " FROM pools"
 	    " WHERE (?1 IS NULL OR tenant = ?1) ORDER BY tenant, id",

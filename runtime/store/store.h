@@ -55,7 +55,7 @@
 #include "model.h"
 
 /* The schema version this build creates and understands. */
-#define MVM_STORE_SCHEMA_VERSION	2
+#define MVM_STORE_SCHEMA_VERSION	3
 
 /* Longest intent detail, event action and event detail, without the NUL. */
 #define MVM_INTENT_DETAIL_MAX	255

@@ -80,9 +80,9 @@ struct column {
 	"min_running_seconds, min_warm_seconds, drain_timeout_seconds, " \
 	"graceful_shutdown_seconds, warm_after_idle_seconds, " \
 	"sleep_after_idle_seconds, idle_cpu_percent, idle_net_bytes, pinned, " \
-	"managed, created_at, revision"
+	"managed, settle_seconds, created_at, revision"
 #define POOL_PARAMS "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, " \
-	"?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21"
+	"?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22"
 
 #define INSTANCE_COLS "tenant, pool, id, state, op, created_at, " \
 	"entered_running_at, entered_warm_at, ip_offset, pid, pid_start, " \

@@ -127,6 +127,9 @@ static const char *const migrations[] = {
 	"  CHECK (parked IN (0, 1));"
 	"ALTER TABLE instances ADD COLUMN parked_from INTEGER NOT NULL"
 	"  DEFAULT 0 CHECK (parked_from BETWEEN 0 AND 5);",
+	/* 2 -> 3: how long a restarted instance must stay healthy. */
+	"ALTER TABLE pools ADD COLUMN settle_seconds INTEGER NOT NULL"
+	"  DEFAULT 60;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==

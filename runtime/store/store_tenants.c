@@ -51,6 +51,7 @@ static const struct column pool_cols[] = {
 	COL(COL_U32, struct mvm_pool, sleep.idle_net_bytes),
 	COL(COL_BOOL, struct mvm_pool, pinned),
 	COL(COL_BOOL, struct mvm_pool, managed),
+	COL(COL_U32, struct mvm_pool, runtime.settle_seconds),
 	COL(COL_I64, struct mvm_pool, created_at),
 	COL(COL_U64, struct mvm_pool, revision),
 };

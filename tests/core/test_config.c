@@ -44,6 +44,7 @@ pool_eq(const struct mvm_pool *a, const struct mvm_pool *b)
 	    b->runtime.drain_timeout_seconds &&
 	    a->runtime.graceful_shutdown_seconds ==
 	    b->runtime.graceful_shutdown_seconds &&
+	    a->runtime.settle_seconds == b->runtime.settle_seconds &&
 	    a->sleep.warm_after_idle_seconds ==
 	    b->sleep.warm_after_idle_seconds &&
 	    a->sleep.sleep_after_idle_seconds ==
@@ -113,6 +114,7 @@ Test(config, pool_canonical_form)
 	    "min_running_seconds=60\n"
 	    "min_warm_seconds=30\n"
 	    "pinned=false\n"
+	    "settle_seconds=60\n"
 	    "sleep_after_idle_seconds=900\n"
 	    "vcpus=1\n"
 	    "warm_after_idle_seconds=300\n");

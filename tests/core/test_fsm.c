@@ -195,3 +195,23 @@ Test(fsm, extreme_times_do_not_overflow)
 	    -EAGAIN);
 	cr_assert_eq(mvm_fsm_eligible_at(&late, W, &p), INT64_MAX);
 }
+
+/* Failures are forgotten settle_seconds after entering running, not before. */
+Test(fsm, settle_at)
+{
+	struct mvm_runtime_policy p = policy(0, 0);
+	struct mvm_instance in = instance(R, 1000);
+
+	cr_assert_eq(p.settle_seconds, 60);
+	cr_assert_eq(mvm_fsm_settle_at(&in, &p), 0, "nothing to forget");
+	in.failures = 2;
+	cr_assert_eq(mvm_fsm_settle_at(&in, &p), 1060);
+	in.op = MVM_OP_PAUSING;
+	cr_assert_eq(mvm_fsm_settle_at(&in, &p), 0, "busy");
+	in = instance(W, 1000);
+	in.failures = 2;
+	cr_assert_eq(mvm_fsm_settle_at(&in, &p), 0, "only running settles");
+	in = instance(R, INT64_MAX - 5);
+	in.failures = 1;
+	cr_assert_eq(mvm_fsm_settle_at(&in, &p), INT64_MAX);
+}

@@ -122,9 +122,9 @@ Test(store, reopen_keeps_everything)
 }
 
 /*
- * A schema 1 file (the columns of schema 2 dropped again, as a file of the
- * first release had them) opens at schema 2 with every row kept and the
- * new columns at their defaults.
+ * A schema 1 file (the columns of schemas 2 and 3 dropped again, as a file
+ * of the first release had them) opens at the current schema with every
+ * row kept and the new columns at their defaults.
  */
 Test(store, schema_1_migrates_forward)
 {
@@ -141,6 +141,7 @@ Test(store, schema_1_migrates_forward)
 	mvm_store_close(st);
 	st = NULL;
 	storetest_raw_sql(storetest_fix.db, "ALTER TABLE pools DROP COLUMN managed;"
+	    "ALTER TABLE pools DROP COLUMN settle_seconds;"
 	    "ALTER TABLE instances DROP COLUMN failures;"
 	    "ALTER TABLE instances DROP COLUMN last_failure_at;"
 	    "ALTER TABLE instances DROP COLUMN parked;"
@@ -148,9 +149,10 @@ Test(store, schema_1_migrates_forward)
 	    "PRAGMA user_version = 1");
 	cr_assert_eq(mvm_store_open(storetest_fix.db, &st, &err), 0, "%s",
 	    err.msg);
-	cr_assert_eq(mvm_store_schema_version(st), 2);
+	cr_assert_eq(mvm_store_schema_version(st), MVM_STORE_SCHEMA_VERSION);
 	cr_assert_eq(mvm_store_pool_get(st, "acme", "web", &got_p, &err), 0);
 	cr_assert_not(got_p.managed);
+	cr_assert_eq(got_p.runtime.settle_seconds, 60);
 	cr_assert_eq(got_p.vcpus, p.vcpus);
 	cr_assert_eq(mvm_store_instance_get(st, "acme", "web", "i1", &got_i,
 	    &err), 0);

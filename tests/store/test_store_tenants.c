@@ -179,7 +179,7 @@ Test(store, pool_round_trips_every_field)
 	p.mem_mib = 3;
 	p.data_disk_mib = 4;
 	p.desired = (struct mvm_counts){ 5, 6, 7 };
-	p.runtime = (struct mvm_runtime_policy){ 8, 9, 10, 11 };
+	p.runtime = (struct mvm_runtime_policy){ 8, 9, 10, 11, 15 };
 	p.sleep = (struct mvm_sleep_policy){ 12, 13, 14, 4294967295u };
 	p.pinned = true;
 	p.created_at = 1700000000;
