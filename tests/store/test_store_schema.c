@@ -121,10 +121,16 @@ Test(store, reopen_keeps_everything)
 	cr_assert_eq(mvm_store_schema_version(st), MVM_STORE_SCHEMA_VERSION);
 }
 
+/* The columns schema 3 added, dropped again to forge an older file. */
+#define DROP_SCHEMA_3 "ALTER TABLE instances DROP COLUMN vcpus;" \
+	"ALTER TABLE instances DROP COLUMN mem_mib;" \
+	"ALTER TABLE instances DROP COLUMN disk_mib;" \
+	"ALTER TABLE instances DROP COLUMN run_name;"
+
 /*
- * A schema 1 file (the columns of schema 2 dropped again, as a file of the
- * first release had them) opens at schema 2 with every row kept and the
- * new columns at their defaults.
+ * A schema 1 file (the columns of schemas 2 and 3 dropped again, as a file
+ * of the first release had them) opens at the current schema with every
+ * row kept and the new columns at their defaults.
  */
 Test(store, schema_1_migrates_forward)
 {
@@ -140,7 +146,8 @@ Test(store, schema_1_migrates_forward)
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
 	mvm_store_close(st);
 	st = NULL;
-	storetest_raw_sql(storetest_fix.db, "ALTER TABLE pools DROP COLUMN managed;"
+	storetest_raw_sql(storetest_fix.db, DROP_SCHEMA_3
+	    "ALTER TABLE pools DROP COLUMN managed;"
 	    "ALTER TABLE instances DROP COLUMN failures;"
 	    "ALTER TABLE instances DROP COLUMN last_failure_at;"
 	    "ALTER TABLE instances DROP COLUMN parked;"
@@ -148,7 +155,7 @@ Test(store, schema_1_migrates_forward)
 	    "PRAGMA user_version = 1");
 	cr_assert_eq(mvm_store_open(storetest_fix.db, &st, &err), 0, "%s",
 	    err.msg);
-	cr_assert_eq(mvm_store_schema_version(st), 2);
+	cr_assert_eq(mvm_store_schema_version(st), MVM_STORE_SCHEMA_VERSION);
 	cr_assert_eq(mvm_store_pool_get(st, "acme", "web", &got_p, &err), 0);
 	cr_assert_not(got_p.managed);
 	cr_assert_eq(got_p.vcpus, p.vcpus);
@@ -158,4 +165,58 @@ Test(store, schema_1_migrates_forward)
 	cr_assert_eq(got_i.last_failure_at, 0);
 	cr_assert_not(got_i.parked);
 	cr_assert_eq(got_i.ip_offset, in.ip_offset);
+}
+
+/*
+ * A schema 2 file opens at schema 3: an instance that has a VM or a
+ * snapshot records its pool's size (what schema 2 booted it with) and the
+ * run directory schema 2 named after its tap, where its VMM listens; an
+ * instance never booted records neither.
+ */
+Test(store, schema_2_migrates_forward)
+{
+	struct mvm_tenant t = storetest_tenant("acme", 3);
+	struct mvm_pool p = storetest_pool("acme", "web");
+	struct mvm_instance a = storetest_instance("acme", "web", "a");
+	struct mvm_instance b = storetest_instance("acme", "web", "b");
+	struct mvm_instance c = storetest_instance("acme", "web", "c");
+	struct mvm_instance got;
+	char tap[32];
+
+	p.vcpus = 3;
+	p.mem_mib = 384;
+	cr_assert_eq(mvm_store_tenant_create(st, &t, &err), 0);
+	cr_assert_eq(mvm_store_pool_create(st, &p, &err), 0);
+	a.state = MVM_STATE_RUNNING;
+	a.pid = 4242;
+	b.state = MVM_STATE_SLEEPING;
+	cr_assert_eq(mvm_store_instance_create(st, &a, &err), 0);
+	cr_assert_eq(mvm_store_instance_create(st, &b, &err), 0);
+	cr_assert_eq(mvm_store_instance_create(st, &c, &err), 0);
+	mvm_store_close(st);
+	st = NULL;
+	storetest_raw_sql(storetest_fix.db, DROP_SCHEMA_3
+	    "PRAGMA user_version = 2");
+	cr_assert_eq(mvm_store_open(storetest_fix.db, &st, &err), 0, "%s",
+	    err.msg);
+	cr_assert_eq(mvm_store_schema_version(st), 3);
+
+	cr_assert_eq(mvm_store_instance_get(st, "acme", "web", "a", &got,
+	    &err), 0);
+	cr_expect_eq(got.vcpus, 3);
+	cr_expect_eq(got.mem_mib, 384);
+	cr_expect_eq(got.disk_mib, 0);
+	snprintf(tap, sizeof(tap), "mvm-t3i%u", (unsigned)got.ip_offset);
+	cr_expect_str_eq(got.run_name, tap);
+	cr_expect_eq(got.pid, 4242);
+	cr_assert_eq(mvm_store_instance_get(st, "acme", "web", "b", &got,
+	    &err), 0);
+	cr_expect_eq(got.vcpus, 3);
+	snprintf(tap, sizeof(tap), "mvm-t3i%u", (unsigned)got.ip_offset);
+	cr_expect_str_eq(got.run_name, tap);
+	cr_assert_eq(mvm_store_instance_get(st, "acme", "web", "c", &got,
+	    &err), 0);
+	cr_expect_eq(got.vcpus, 0);
+	cr_expect_eq(got.mem_mib, 0);
+	cr_expect_str_eq(got.run_name, "");
 }
