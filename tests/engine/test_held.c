@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -191,5 +192,54 @@ Test(held, run_dir_is_named_by_identity)
 	vsock_of("beta", "a", other, sizeof(other));
 	cr_expect_str_neq(other, before);
 
+	cr_expect_eq(go("a", MVM_STATE_STOPPED, &e), 0, "%s", e.msg);
+}
+
+/* Bytes the files of `dir` use on disk, as MiB rounded up. */
+static uint64_t
+du_mib(const char *dir)
+{
+	char cmd[512], out[64] = "";
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "du -s -B1 %s | cut -f1", dir);
+	cr_assert_not_null(f = popen(cmd, "r"));
+	cr_assert_not_null(fgets(out, sizeof(out), f));
+	pclose(f);
+	return (strtoull(out, NULL, 10) + (1u << 20) - 1) >> 20;
+}
+
+/*
+ * max_disk_gib counts the disk really used: a sleeping instance holds the
+ * blocks of its snapshot files, and a woken one (its snapshot spent) none.
+ */
+Test(held, disk_counts_snapshot_files)
+{
+	struct mvm_error e = { 0 };
+	struct mvm_instance in;
+	struct mvm_usage u;
+	char dir[512];
+	uint64_t want;
+
+	make_pool("acme", 1);
+	make_instance("acme", "a");
+	cr_assert_eq(go("a", MVM_STATE_RUNNING, &e), 0, "%s", e.msg);
+	cr_assert_eq(go("a", MVM_STATE_SLEEPING, &e), 0, "%s", e.msg);
+	cr_assert_eq(mvm_store_instance_get(fx.store.st, "acme", "web", "a",
+	    &in, NULL), 0);
+	cr_assert_eq(mvm_engine_instance_dir(fx.eng, &in, dir, sizeof(dir)),
+	    0);
+	strcat(dir, "/snapshot");
+	want = du_mib(dir);
+	cr_assert_gt(want, 0);
+	cr_assert_eq(mvm_usage_tenant(fx.store.st, "acme", NULL, &u, &e), 0);
+	/* du counts the directory's own block too: within 1 MiB. */
+	cr_expect(u.disk_mib + 1 >= want && u.disk_mib <= want,
+	    "disk used %llu MiB, the snapshot holds %llu MiB",
+	    (unsigned long long)u.disk_mib, (unsigned long long)want);
+
+	cr_assert_eq(go("a", MVM_STATE_RUNNING, &e), 0, "%s", e.msg);
+	cr_assert_eq(mvm_usage_tenant(fx.store.st, "acme", NULL, &u, &e), 0);
+	cr_expect_eq(u.disk_mib, 0);
 	cr_expect_eq(go("a", MVM_STATE_STOPPED, &e), 0, "%s", e.msg);
 }
