@@ -58,12 +58,10 @@ Test(quota, instance_usage_is_what_it_booted_with)
 	memset(&in, 0, sizeof(in));
 	in.state = MVM_STATE_WARM;
 	mvm_quota_usage_add_instance(&u, &p, &in);
-	cr_assert_eq(u.vcpus, 3);
-	cr_assert_eq(u.mem_mib, 640);
-	cr_assert_eq(u.running, 1);
-	cr_assert_eq(u.warm, 1);
-	cr_assert_eq(u.pool_instances, 3);
-	cr_assert_eq(u.disk_mib, 300);
+	cr_assert(u.vcpus == 3 && u.mem_mib == 640 && u.disk_mib == 300,
+	    "%u vCPUs, %u MiB, %llu MiB of disk", u.vcpus, u.mem_mib,
+	    (unsigned long long)u.disk_mib);
+	cr_assert(u.running == 1 && u.warm == 1 && u.pool_instances == 3);
 }
 
 /* A cold boot takes the pool's size now; every other move keeps its own. */
