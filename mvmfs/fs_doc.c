@@ -23,6 +23,7 @@
 #include "config.h"
 #include "desired.h"
 #include "fs_int.h"
+#include "objects.h"
 
 /* The largest node `desired` document the store keeps (meta value). */
 #define DESIRED_MAX		MVMFS_DOC_DESIRED_MAX
@@ -237,7 +238,7 @@ mvmfs_fs_doc_commit_tenant(struct mvmfs_fs *fs, const struct mvmfs_key *k,
 		if ((rc = mvmfs_doc_commit_tenant(doc, &t, e)) < 0 ||
 		    (!operator && (rc = tenant_refusal(&was, &t, e)) < 0))
 			return rc;
-		if ((rc = mvm_store_tenant_update(fs->d.st, &t, e)) != -ESTALE)
+		if ((rc = mvm_objects_tenant_update(fs->d.st, &t, e)) != -ESTALE)
 			break;
 	}
 	/* The kernel caches directory owners; see fs_int.h. */

@@ -121,7 +121,7 @@ mvmfs_fs_value_write_state(struct mvmfs_fs *fs, fuse_req_t req,
 		return rc;
 	if ((rc = mvm_usage_tenant(fs->d.st, k->tenant, k->pool, &u, e)) < 0)
 		return rc;
-	mvm_quota_delta_transition(&d, &p, in.state, to);
+	mvm_quota_delta_move(&d, &p, &in, to);
 	if ((rc = mvm_quota_check(&t.quota, &u, &d, NULL, e)) < 0)
 		return rc;
 	/* Non-blocking, the write is answered before the transition runs. */

@@ -203,7 +203,7 @@ usage(const struct mvm_world *w, const char *tenant, struct mvm_usage *u,
 	for (i = 0; i < np; i++) {
 		n = mvm_world_pool_instances(w, tenant, p[i].id, &in);
 		for (j = 0; j < n; j++)
-			mvm_quota_usage_add(u, &p[i], in[j].state);
+			mvm_quota_usage_add_instance(u, &p[i], &in[j]);
 		*instances += n;
 		if (n > *fullest)
 			*fullest = n;
@@ -336,7 +336,7 @@ view_node_stats(const struct mvmfs_render_src *src, struct view *v,
 	for (i = 0; i < w.nins; i++)
 		if ((p = mvm_world_pool(&w, w.ins[i].tenant,
 		    w.ins[i].pool)) != NULL)
-			mvm_quota_usage_add(&u, p, w.ins[i].state);
+			mvm_quota_usage_add_instance(&u, p, &w.ins[i]);
 	add_int(v, "tenants", w.ntenants);
 	add_int(v, "pools", w.npools);
 	add_int(v, "instances", w.nins);

@@ -25,6 +25,8 @@
 #define MVM_REASON_MAX	255
 /* Longest network interface name on Linux, without the NUL (IFNAMSIZ - 1). */
 #define MVM_IFNAME_MAX	15
+/* Longest name of an instance's run directory, without the NUL. */
+#define MVM_RUN_NAME_MAX	31
 
 /* Persistent instance states. The numeric values are stored in SQLite. */
 enum mvm_state {
@@ -146,6 +148,21 @@ struct mvm_instance {
 	 */
 	bool		parked;
 	enum mvm_state	parked_from;	/* valid when parked */
+	/*
+	 * What the instance was booted with: a cold boot records its pool's
+	 * vcpus and mem_mib here, and a running, warm or woken instance holds
+	 * these against its tenant's quota whatever its pool says since.
+	 * 0 before the first boot.
+	 */
+	uint32_t	vcpus;
+	uint32_t	mem_mib;
+	uint64_t	disk_mib;	/* MiB its snapshot files use; 0: none */
+	/*
+	 * Its run directory under <run_dir>/vm/ (sockets), recorded when a
+	 * VMM is launched and used while that VMM lives; "" before the first
+	 * launch. See mvm_names_run_name.
+	 */
+	char		run_name[MVM_RUN_NAME_MAX + 1];
 	uint64_t	revision;	/* bumped by the store on every update */
 };
 

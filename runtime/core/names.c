@@ -125,3 +125,29 @@ mvm_names_is_generated_instance(const char *s, size_t len)
 			return false;
 	return true;
 }
+
+/* Fold the bytes of `s` and its NUL into the FNV-1a hash `h`. */
+static uint64_t
+fnv1a(uint64_t h, const char *s)
+{
+	do {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ull;
+	} while (*s++ != '\0');
+	return h;
+}
+
+void
+mvm_names_run_name(const char *tenant, const char *pool, const char *id,
+    char out[MVM_NAMES_RUN_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	h = fnv1a(fnv1a(fnv1a(h, tenant), pool), id);
+	out[0] = 'i';
+	out[1] = '-';
+	for (int i = 0; i < 16; i++)
+		out[2 + i] = hex[(h >> (60 - 4 * i)) & 0xf];
+	out[MVM_NAMES_RUN_LEN] = '\0';
+}

@@ -54,4 +54,18 @@ int mvm_names_instance_generate(char out[12]);
 /* True when s[0..len) has the exact shape of a generated instance id. */
 bool mvm_names_is_generated_instance(const char *s, size_t len);
 
+/* Bytes of an instance's run directory name, without the NUL. */
+#define MVM_NAMES_RUN_LEN	18
+
+/*
+ * Write the name of the run directory of instance tenant/pool/id: "i-" and
+ * 16 lower-case hex digits of a 64-bit FNV-1a hash of the three ids (each
+ * with its NUL, so "a"+"bc" and "ab"+"c" differ), NUL-terminated. It
+ * depends on nothing that can change while the instance exists (not its
+ * tenant's net_id, not its address), and it is short: a socket path under
+ * /run/mvm/vm/<name>/ stays far below the 108 bytes of sockaddr_un.
+ */
+void mvm_names_run_name(const char *tenant, const char *pool, const char *id,
+    char out[MVM_NAMES_RUN_LEN + 1]);
+
 #endif

@@ -42,14 +42,45 @@ mvm_quota_name(enum mvm_quota_kind k)
 	return quotas[k].name;
 }
 
-/* Add sign times what one instance of `p` in state `s` holds to `d`. */
+/*
+ * What one instance holds while it has a VM (vcpus, mem_mib) and, as a
+ * record, on disk: its pool's data disk and its snapshot files.
+ */
+struct spec {
+	uint32_t	vcpus;
+	uint32_t	mem_mib;
+	uint64_t	disk_mib;
+};
+
+static struct spec
+pool_spec(const struct mvm_pool *p)
+{
+	return (struct spec){ p->vcpus, p->mem_mib, p->data_disk_mib };
+}
+
+/* An instance records what it booted with; before its first boot, 0. */
+static struct spec
+instance_spec(const struct mvm_pool *p, const struct mvm_instance *in)
+{
+	struct spec sp = pool_spec(p);
+
+	if (in->vcpus != 0)
+		sp.vcpus = in->vcpus;
+	if (in->mem_mib != 0)
+		sp.mem_mib = in->mem_mib;
+	if (__builtin_add_overflow(sp.disk_mib, in->disk_mib, &sp.disk_mib))
+		sp.disk_mib = UINT64_MAX;
+	return sp;
+}
+
+/* Add sign times what one instance of spec `sp` in state `s` holds to `d`. */
 static void
-holds(struct mvm_quota_delta *d, const struct mvm_pool *p, enum mvm_state s,
+holds(struct mvm_quota_delta *d, const struct spec *sp, enum mvm_state s,
     int sign)
 {
 	if (s == MVM_STATE_RUNNING || s == MVM_STATE_WARM) {
-		d->vcpus += sign * (int64_t)p->vcpus;
-		d->mem_mib += sign * (int64_t)p->mem_mib;
+		d->vcpus += sign * (int64_t)sp->vcpus;
+		d->mem_mib += sign * (int64_t)sp->mem_mib;
 		if (s == MVM_STATE_RUNNING)
 			d->running += sign;
 		else
@@ -57,7 +88,8 @@ holds(struct mvm_quota_delta *d, const struct mvm_pool *p, enum mvm_state s,
 	}
 	if ((unsigned)s < MVM_STATE_DESTROYED) {
 		d->pool_instances += sign;
-		d->disk_mib += sign * (int64_t)p->data_disk_mib;
+		d->disk_mib += sign * (int64_t)(sp->disk_mib > INT64_MAX ?
+		    INT64_MAX : sp->disk_mib);
 	}
 }
 
@@ -67,14 +99,13 @@ add32(uint32_t a, int64_t b)
 	return b > (int64_t)(UINT32_MAX - a) ? UINT32_MAX : a + (uint32_t)b;
 }
 
-void
-mvm_quota_usage_add(struct mvm_usage *u, const struct mvm_pool *p,
-    enum mvm_state s)
+static void
+usage_add(struct mvm_usage *u, const struct spec *sp, enum mvm_state s)
 {
 	struct mvm_quota_delta d;
 
 	memset(&d, 0, sizeof(d));
-	holds(&d, p, s, 1);
+	holds(&d, sp, s, 1);
 	u->vcpus = add32(u->vcpus, d.vcpus);
 	u->mem_mib = add32(u->mem_mib, d.mem_mib);
 	u->running = add32(u->running, d.running);
@@ -86,8 +117,26 @@ mvm_quota_usage_add(struct mvm_usage *u, const struct mvm_pool *p,
 }
 
 void
-mvm_quota_delta_transition(struct mvm_quota_delta *d,
-    const struct mvm_pool *p, enum mvm_state from, enum mvm_state to)
+mvm_quota_usage_add(struct mvm_usage *u, const struct mvm_pool *p,
+    enum mvm_state s)
+{
+	struct spec sp = pool_spec(p);
+
+	usage_add(u, &sp, s);
+}
+
+void
+mvm_quota_usage_add_instance(struct mvm_usage *u, const struct mvm_pool *p,
+    const struct mvm_instance *in)
+{
+	struct spec sp = instance_spec(p, in);
+
+	usage_add(u, &sp, in->state);
+}
+
+/* The operation of from -> to, for the sentences; "change" when none. */
+static const char *
+move_name(enum mvm_state from, enum mvm_state to, enum mvm_op *op)
 {
 	static const char *const what[MVM_OP_COUNT] = {
 		[MVM_OP_NONE] = "change",
@@ -99,13 +148,41 @@ mvm_quota_delta_transition(struct mvm_quota_delta *d,
 		[MVM_OP_STOPPING] = "stop",
 		[MVM_OP_DESTROYING] = "destroy",
 	};
-	enum mvm_op op = MVM_OP_NONE;
+
+	*op = MVM_OP_NONE;
+	(void)mvm_fsm_check(from, to, op, NULL);
+	return what[*op];
+}
+
+void
+mvm_quota_delta_transition(struct mvm_quota_delta *d,
+    const struct mvm_pool *p, enum mvm_state from, enum mvm_state to)
+{
+	struct spec sp = pool_spec(p);
+	enum mvm_op op;
 
 	memset(d, 0, sizeof(*d));
-	holds(d, p, to, 1);
-	holds(d, p, from, -1);
-	(void)mvm_fsm_check(from, to, &op, NULL);
-	d->what = what[op];
+	holds(d, &sp, to, 1);
+	holds(d, &sp, from, -1);
+	d->what = move_name(from, to, &op);
+}
+
+void
+mvm_quota_delta_move(struct mvm_quota_delta *d, const struct mvm_pool *p,
+    const struct mvm_instance *in, enum mvm_state to)
+{
+	struct spec was = instance_spec(p, in), will = was;
+	enum mvm_op op;
+
+	memset(d, 0, sizeof(*d));
+	d->what = move_name(in->state, to, &op);
+	/* A cold boot takes the pool's size now; other moves keep theirs. */
+	if (op == MVM_OP_STARTING) {
+		will.vcpus = p->vcpus;
+		will.mem_mib = p->mem_mib;
+	}
+	holds(d, &will, to, 1);
+	holds(d, &was, in->state, -1);
 }
 
 void
@@ -120,8 +197,10 @@ void
 mvm_quota_delta_instance_create(struct mvm_quota_delta *d,
     const struct mvm_pool *p)
 {
+	struct spec sp = pool_spec(p);
+
 	memset(d, 0, sizeof(*d));
-	holds(d, p, MVM_STATE_CREATED, 1);
+	holds(d, &sp, MVM_STATE_CREATED, 1);
 	d->what = "instance create";
 }
 

@@ -2,13 +2,20 @@
  * quota.h: the seven per-tenant quotas, and what actions cost.
  *
  * What an instance holds depends on its state: a running or warm instance
- * holds its pool's vcpus and mem_mib (a paused VM keeps its memory) and
- * counts as one running or one warm; sleeping, stopped and created hold no
- * CPU or memory. Every instance record, whatever its state, holds its pool's
- * data_disk_mib of disk and counts against max_instances_per_pool.
+ * holds the vcpus and mem_mib it was booted with (a paused VM keeps its
+ * memory; a woken one has the size its snapshot had) and counts as one
+ * running or one warm; sleeping, stopped and created hold no CPU or
+ * memory. Changing a pool's size changes what its next cold boots take,
+ * never what its live instances hold. Every instance record, whatever its
+ * state, holds its pool's data_disk_mib of disk (the data volume it is
+ * given) and the disk its snapshot files really use, and counts against
+ * max_instances_per_pool.
  *
- * The engine sums a tenant's usage with mvm_quota_usage_add(), builds the
- * delta of the action it is about to take, and asks mvm_quota_check().
+ * The engine sums a tenant's usage with mvm_quota_usage_add_instance(),
+ * builds the delta of the move it is about to take with
+ * mvm_quota_delta_move(), and asks mvm_quota_check(). The pool-only forms
+ * (mvm_quota_usage_add, mvm_quota_delta_transition) count an instance at
+ * its pool's size now: the planner's estimate for instances not yet booted.
  * Only what the delta increases is checked, so a move that frees something
  * is never refused, even when the tenant is already over a quota that an
  * operator lowered.
@@ -64,12 +71,29 @@ void mvm_quota_usage_add(struct mvm_usage *u, const struct mvm_pool *p,
     enum mvm_state s);
 
 /*
+ * Add what instance `in` of pool `p` holds in its state to `u`: the vcpus
+ * and mem_mib it records (the pool's for a field that is 0: never booted),
+ * its pool's data_disk_mib and its disk_mib (snapshot files).
+ */
+void mvm_quota_usage_add_instance(struct mvm_usage *u,
+    const struct mvm_pool *p, const struct mvm_instance *in);
+
+/*
  * Fill `d` with the cost of moving an instance of `p` from `from` to `to`
- * (to destroyed frees its record and disk). d->what names the move by its
- * operation ("start", "resume", "wake", ...).
+ * (to destroyed frees its record and disk), counting it at the pool's size.
+ * d->what names the move by its operation ("start", "resume", "wake", ...).
  */
 void mvm_quota_delta_transition(struct mvm_quota_delta *d,
     const struct mvm_pool *p, enum mvm_state from, enum mvm_state to);
+
+/*
+ * Fill `d` with the cost of moving instance `in` of `p` from its state to
+ * `to`: what it holds now is freed (as mvm_quota_usage_add_instance counts
+ * it), and what it will hold is taken: the pool's vcpus and mem_mib for a
+ * cold boot (start), what it was booted with for every other move.
+ */
+void mvm_quota_delta_move(struct mvm_quota_delta *d, const struct mvm_pool *p,
+    const struct mvm_instance *in, enum mvm_state to);
 
 /* Fill `d` with the cost of creating a pool: one pool. */
 void mvm_quota_delta_pool_create(struct mvm_quota_delta *d);

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "engine_int.h"
-#include "netplan.h"
+#include "names.h"
 #include "store.h"
 
 int64_t
@@ -132,31 +132,32 @@ mvm_engine_instance_dir(const struct mvm_engine *eng,
 }
 
 /*
- * The run directory is named after the tap, which is unique on the node
- * and short, so socket paths stay under the 108 bytes of sockaddr_un.
+ * The run directory is the one the instance records (where its VMM, if it
+ * has one, listens), else the one its identity names (mvm_names_run_name):
+ * never a function of its tenant's net_id, which can be given to another
+ * tenant, nor of anything else that may change while the instance lives.
  */
 int
-mvm_engine_run_dir_of(const struct mvm_engine *eng, uint16_t net_id,
+mvm_engine_run_dir_of(const struct mvm_engine *eng,
     const struct mvm_instance *in, char *buf, size_t len)
 {
-	char tap[16];
+	char name[MVM_NAMES_RUN_LEN + 1];
 
-	mvm_net_tap_name(net_id, in->ip_offset, tap);
-	return mvm_engine_bufprintf(buf, len, "%s/vm/%s", eng->run_dir, tap);
+	if (in->run_name[0] != '\0')
+		return mvm_engine_bufprintf(buf, len, "%s/vm/%s", eng->run_dir,
+		    in->run_name);
+	mvm_names_run_name(in->tenant, in->pool, in->id, name);
+	return mvm_engine_bufprintf(buf, len, "%s/vm/%s", eng->run_dir, name);
 }
 
 int
 mvm_engine_vsock_path(const struct mvm_engine *eng,
     const struct mvm_instance *in, char *buf, size_t len)
 {
-	struct mvm_tenant t;
 	char dir[PATH_MAX_MVM];
 	int rc;
 
-	rc = mvm_store_tenant_get(eng->st, in->tenant, &t, NULL);
-	if (rc < 0)
-		return rc;
-	rc = mvm_engine_run_dir_of(eng, t.net_id, in, dir, sizeof(dir));
+	rc = mvm_engine_run_dir_of(eng, in, dir, sizeof(dir));
 	if (rc < 0)
 		return rc;
 	return mvm_engine_bufprintf(buf, len, "%s/vsock.sock", dir);

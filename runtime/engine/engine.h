@@ -7,8 +7,11 @@
  * Files of an instance:
  *   <state_dir>/tenants/<t>/pools/<p>/instances/<i>/
  *       vmm.log  console.log  snapshot/{vmstate,mem}
- *   <run_dir>/vm/<tap name>/
+ *   <run_dir>/vm/<run name>/
  *       api.sock  vsock.sock  (short paths: unix sockets are limited to 108 bytes)
+ * The run name is the one the instance records (model.h, run_name), set when
+ * a cold boot launches its VMM from its identity (mvm_names_run_name), never
+ * from its tenant's net_id or its address, which can change or be reused.
  *
  * Threads: every function may be called from any thread. Transitions of
  * one instance are serialised by its intent row in the store (a second one
@@ -120,8 +123,9 @@ int mvm_engine_destroy(struct mvm_engine *eng, const char *tenant,
 int mvm_engine_recover(struct mvm_engine *eng, struct mvm_error *e);
 
 /*
- * Paths of an instance's files, written into `buf` of `len` bytes. Return
- * 0 or -ENAMETOOLONG.
+ * Paths of an instance's files, written into `buf` of `len` bytes, from
+ * `in` alone (the vsock path from its recorded run name). Return 0 or
+ * -ENAMETOOLONG.
  */
 int mvm_engine_instance_dir(const struct mvm_engine *eng,
     const struct mvm_instance *in, char *buf, size_t len);

@@ -133,10 +133,11 @@ int mvm_engine_mkdirs(const char *path, mode_t mode);
 int mvm_engine_rmtree(const char *path);
 
 /*
- * The run directory of instance `in` of the tenant with `net_id`, named
- * after its tap. Returns 0 or -ENAMETOOLONG.
+ * The run directory of instance `in`: <run_dir>/vm/<in->run_name>, or
+ * the name its identity gives (mvm_names_run_name) while it records none.
+ * Returns 0 or -ENAMETOOLONG.
  */
-int mvm_engine_run_dir_of(const struct mvm_engine *eng, uint16_t net_id,
+int mvm_engine_run_dir_of(const struct mvm_engine *eng,
     const struct mvm_instance *in, char *buf, size_t len);
 
 /* ---- job.c: one transition's records ---- */
@@ -149,10 +150,19 @@ int mvm_engine_job_load(struct job *j, struct mvm_engine *eng,
     const char *tenant, const char *pool, const char *id,
     struct mvm_error *e);
 
+/*
+ * Build j->rundir, j->api_sock and j->vsock from j->in (run_dir_of).
+ * Returns 0 or -ENAMETOOLONG with e set.
+ */
+int mvm_engine_job_paths(struct job *j, struct mvm_error *e);
+
 /* Record how far the transition got, before the next side effect. */
 int mvm_engine_job_step(struct job *j, enum step s, struct mvm_error *e);
 
-/* Write the instance record (its revision moves on in j->in). */
+/*
+ * Write the instance record (its revision moves on in j->in). Publishing
+ * (job_finish) also measures the disk its snapshot files use.
+ */
 int mvm_engine_job_save(struct job *j, struct mvm_error *e);
 
 /*

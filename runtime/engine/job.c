@@ -3,8 +3,11 @@
  * engine_int.h): loading them, recording each step of the intent, saving
  * the instance, and publishing the outcome with the intent dropped.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine_int.h"
@@ -30,16 +33,54 @@ mvm_engine_job_load(struct job *j, struct mvm_engine *eng,
 	rc = mvm_store_tenant_get(eng->st, tenant, &j->tenant, e);
 	if (rc < 0)
 		return rc;
-	if (mvm_engine_instance_dir(eng, &j->in, j->dir, sizeof(j->dir)) < 0 ||
-	    mvm_engine_run_dir_of(eng, j->tenant.net_id, &j->in, j->rundir,
+	if (mvm_engine_instance_dir(eng, &j->in, j->dir, sizeof(j->dir)) < 0)
+		return mvm_error_set(e, ENAMETOOLONG,
+		    "paths of instance %s are too long", id);
+	return mvm_engine_job_paths(j, e);
+}
+
+int
+mvm_engine_job_paths(struct job *j, struct mvm_error *e)
+{
+	if (mvm_engine_run_dir_of(j->eng, &j->in, j->rundir,
 	    sizeof(j->rundir)) < 0 ||
 	    mvm_engine_bufprintf(j->api_sock, sizeof(j->api_sock),
 	    "%s/api.sock", j->rundir) < 0 ||
 	    mvm_engine_bufprintf(j->vsock, sizeof(j->vsock), "%s/vsock.sock",
 	    j->rundir) < 0)
 		return mvm_error_set(e, ENAMETOOLONG,
-		    "paths of instance %s are too long", id);
+		    "paths of instance %s are too long", j->in.id);
 	return 0;
+}
+
+/* Bytes the files of directory `dir` use on disk (not recursive). */
+static uint64_t
+dir_bytes(const char *dir)
+{
+	struct dirent *de;
+	struct stat sb;
+	uint64_t n = 0;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(sb.st_mode))
+			n += (uint64_t)sb.st_blocks * 512;
+	closedir(d);
+	return n;
+}
+
+/* The MiB (rounded up) the instance's snapshot files use; 0: none. */
+static uint64_t
+snapshot_mib(const struct job *j)
+{
+	char dir[PATH_MAX_MVM];
+
+	if (mvm_engine_bufprintf(dir, sizeof(dir), "%s/snapshot", j->dir) < 0)
+		return 0;
+	return (dir_bytes(dir) + (1u << 20) - 1) >> 20;
 }
 
 int
@@ -76,6 +117,8 @@ mvm_engine_job_finish(struct job *j, struct mvm_error *e)
 	struct mvm_engine *eng = j->eng;
 	int rc;
 
+	/* What its snapshot uses on disk counts against max_disk_gib. */
+	j->in.disk_mib = snapshot_mib(j);
 	rc = mvm_store_begin(eng->st, e);
 	if (rc < 0)
 		return rc;

@@ -84,6 +84,35 @@ finish(struct mvm_store *st, int rc, struct mvm_error *e)
 }
 
 int
+mvm_objects_tenant_net_check(struct mvm_store *st,
+    const struct mvm_tenant *cur, uint16_t net_id, struct mvm_error *e)
+{
+	int n;
+
+	if (net_id == cur->net_id)
+		return 0;
+	if ((n = mvm_store_instance_count(st, cur->id, NULL, e)) <= 0)
+		return n;
+	return mvm_error_set(e, EBUSY, "net_id %u cannot change to %u while "
+	    "the tenant has %d instances", cur->net_id, net_id, n);
+}
+
+int
+mvm_objects_tenant_update(struct mvm_store *st, struct mvm_tenant *t,
+    struct mvm_error *e)
+{
+	struct mvm_tenant cur;
+	int rc;
+
+	if ((rc = mvm_store_begin(st, e)) < 0)
+		return rc;
+	if ((rc = mvm_store_tenant_get(st, t->id, &cur, e)) == 0 &&
+	    (rc = mvm_objects_tenant_net_check(st, &cur, t->net_id, e)) == 0)
+		rc = mvm_store_tenant_update(st, t, e);
+	return finish(st, rc, e);
+}
+
+int
 mvm_objects_pool_create(struct mvm_store *st, struct mvm_pool *p,
     struct mvm_error *e)
 {

@@ -30,6 +30,28 @@ int mvm_objects_tenant_create(struct mvm_store *st, struct mvm_tenant *t,
     struct mvm_error *e);
 
 /*
+ * The rule for a tenant's network, shared by every writer of a tenant (its
+ * config file in mvmfs, a fleet document): the net_id, and with it the
+ * subnet and gateway, may change only while the tenant has no instance
+ * record, since the address, tap and MAC of each instance are functions of
+ * it. Returns 0 when `net_id` is cur's or the tenant has no instance;
+ * -EBUSY with the sentence "net_id 3 cannot change to 9 while the tenant
+ * has 2 instances"; or the store's errno.
+ */
+int mvm_objects_tenant_net_check(struct mvm_store *st,
+    const struct mvm_tenant *cur, uint16_t net_id, struct mvm_error *e);
+
+/*
+ * Write tenant *t (read before, its revision unchanged) after checking the
+ * network rule against the stored row, in one store transaction, so an
+ * instance created meanwhile is counted. Returns 0 (t's revision moves
+ * on), -EBUSY (said in e), -ESTALE when the row changed since it was read,
+ * -ENOENT, or the store's errno.
+ */
+int mvm_objects_tenant_update(struct mvm_store *st, struct mvm_tenant *t,
+    struct mvm_error *e);
+
+/*
  * Store pool *p after checking the tenant's max_pools quota, atomically.
  * created_at is set to now when 0. Returns 0, -EDQUOT (said in e), or the
  * store's errno (-ENOENT no such tenant, -EEXIST).

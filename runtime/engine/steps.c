@@ -18,6 +18,7 @@
 #include "engine_int.h"
 #include "fc.h"
 #include "guest.h"
+#include "names.h"
 #include "netplan.h"
 #include "vmm.h"
 
@@ -165,6 +166,12 @@ launch(struct job *j, struct mvm_error *e)
 	struct mvm_vmm_proc p;
 	int rc;
 
+	/* Record where this VMM listens: recovery and wakes look there. */
+	if (j->in.run_name[0] == '\0')
+		mvm_names_run_name(j->in.tenant, j->in.pool, j->in.id,
+		    j->in.run_name);
+	if ((rc = mvm_engine_job_paths(j, e)) < 0)
+		return rc;
 	if ((rc = mvm_engine_mkdirs(j->dir, 0750)) < 0 ||
 	    (rc = mvm_engine_mkdirs(j->rundir, 0750)) < 0)
 		return mvm_error_set(e, -rc, "cannot create %s or %s: %s",
@@ -224,6 +231,15 @@ mvm_engine_do_start(struct job *j, struct mvm_error *e)
 	    "%s mvm.ip=%s/24 mvm.gw=%s mvm.id=%s", cmdline, ip, gw, j->in.id);
 	free(cmdline);
 
+	/*
+	 * A cold boot takes the pool's size now and a run directory named by
+	 * the instance's identity; the instance holds both until it stops
+	 * (a sleep and a wake keep them: the snapshot has that size and those
+	 * sockets).
+	 */
+	j->in.vcpus = j->pool.vcpus;
+	j->in.mem_mib = j->pool.mem_mib;
+	j->in.run_name[0] = '\0';
 	rc = launch(j, e);
 	if (rc < 0)
 		return rc;

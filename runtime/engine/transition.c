@@ -92,7 +92,7 @@ check_quota(struct job *j, enum mvm_state to, struct mvm_error *e)
 	rc = mvm_usage_tenant(j->eng->st, j->in.tenant, j->in.pool, &u, e);
 	if (rc < 0)
 		return rc;
-	mvm_quota_delta_transition(&d, &j->pool, j->in.state, to);
+	mvm_quota_delta_move(&d, &j->pool, &j->in, to);
 	return mvm_quota_check(&j->tenant.quota, &u, &d, NULL, e);
 }
 

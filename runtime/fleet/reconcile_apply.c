@@ -250,7 +250,7 @@ apply_tenant(struct mvm_reconcile *r, const struct mvm_desired_tenant *dt,
 	struct mvm_tenant cur, next;
 	struct mvm_error err;
 	bool update;
-	int rc, n;
+	int rc;
 
 	*ok = false;
 	mvm_error_clear(&err);
@@ -276,14 +276,13 @@ apply_tenant(struct mvm_reconcile *r, const struct mvm_desired_tenant *dt,
 	update = !mvm_quota_equal(&cur.quota, &dt->tenant.quota);
 	next.quota = dt->tenant.quota;
 	if (cur.net_id != dt->tenant.net_id) {
-		if ((n = mvm_store_instance_count(st, id, NULL, &err)) < 0)
-			return report_error(rep, n, &err, id);
-		if (n > 0) {
-			mvm_error_set(&err, EBUSY, "net_id %u cannot change to "
-			    "%u while the tenant has %d instances", cur.net_id,
-			    dt->tenant.net_id, n);
+		rc = mvm_objects_tenant_net_check(st, &cur, dt->tenant.net_id,
+		    &err);
+		if (rc == -EBUSY) {
 			if ((rc = report_error(rep, -EBUSY, &err, id)) < 0)
 				return rc;
+		} else if (rc < 0) {
+			return report_error(rep, rc, &err, id);
 		} else {
 			next.net_id = dt->tenant.net_id;
 			update = true;
@@ -291,7 +290,7 @@ apply_tenant(struct mvm_reconcile *r, const struct mvm_desired_tenant *dt,
 	}
 	if (!update)
 		return 0;
-	if ((rc = mvm_store_tenant_update(st, &next, &err)) < 0)
+	if ((rc = mvm_objects_tenant_update(st, &next, &err)) < 0)
 		return report_error(rep, rc, &err, id);
 	mvm_reconcile_changed(r, MVM_RECONCILE_TENANT_UPDATED, id, NULL);
 	return mvm_reconcile_strlist_add(&rep->tenants_updated,

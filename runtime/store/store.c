@@ -61,7 +61,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " WHERE tenant = ?1 AND pool = ?2 AND id = ?3",
 	[ST_INSTANCE_UPDATE] = "UPDATE instances SET (" INSTANCE_COLS ") = ("
 	    INSTANCE_PARAMS ") WHERE tenant = ?1 AND pool = ?2 AND id = ?3"
-	    " AND revision = ?18",
+	    " AND revision = ?22",
 	[ST_INSTANCE_DELETE] = "DELETE FROM instances"
 	    " WHERE tenant = ?1 AND pool = ?2 AND id = ?3",
 	[ST_INSTANCE_LIST] = "SELECT " INSTANCE_COLS " FROM instances"
@@ -73,8 +73,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " WHERE tenant = ?1",
 	[ST_INSTANCE_BY_OFFSET] = "SELECT pool, id FROM instances"
 	    " WHERE tenant = ?1 AND ip_offset = ?2",
-	[ST_INSTANCE_TALLY] = "SELECT pool, state, count(*) FROM instances"
-	    " WHERE tenant = ?1 GROUP BY pool, state ORDER BY pool, state",
+	[ST_INSTANCE_TALLY] = "SELECT pool, state, vcpus, mem_mib, count(*),"
+	    " sum(disk_mib) FROM instances WHERE tenant = ?1"
+	    " GROUP BY pool, state, vcpus, mem_mib"
+	    " ORDER BY pool, state, vcpus, mem_mib",
 
 	[ST_INTENT_INSERT] = "INSERT INTO intents (" INTENT_COLS ")"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",

@@ -55,7 +55,7 @@
 #include "model.h"
 
 /* The schema version this build creates and understands. */
-#define MVM_STORE_SCHEMA_VERSION	3
+#define MVM_STORE_SCHEMA_VERSION	4
 
 /* Longest intent detail, event action and event detail, without the NUL. */
 #define MVM_INTENT_DETAIL_MAX	255
@@ -112,8 +112,22 @@ typedef int (*mvm_store_pool_fn)(const struct mvm_pool *p, void *arg);
 typedef int (*mvm_store_instance_fn)(const struct mvm_instance *in, void *arg);
 typedef int (*mvm_store_intent_fn)(const struct mvm_intent *it, void *arg);
 typedef int (*mvm_store_event_fn)(const struct mvm_event *ev, void *arg);
-typedef int (*mvm_store_tally_fn)(const char *pool, enum mvm_state state,
-    uint32_t count, void *arg);
+/*
+ * One group of a tenant's instances (mvm_store_instance_tally): `count`
+ * instances of `pool` in `state` that record the same vcpus and mem_mib
+ * (what they were booted with, 0 before a first boot), and the sum of
+ * their disk_mib.
+ */
+struct mvm_store_tally {
+	const char	*pool;		/* valid during the callback only */
+	enum mvm_state	 state;
+	uint32_t	 vcpus;
+	uint32_t	 mem_mib;
+	uint32_t	 count;
+	uint64_t	 disk_mib;
+};
+typedef int (*mvm_store_tally_fn)(const struct mvm_store_tally *t,
+    void *arg);
 
 /*
  * Open the store at `path`, creating the file with mode 0600 when it does
@@ -223,9 +237,10 @@ int	mvm_store_pool_count(struct mvm_store *st, const char *tenant,
  * list: the instances of one pool (tenant and pool given), of one tenant
  *   (pool NULL) or of every tenant (both NULL), sorted by (tenant, pool, id).
  * count: the same selection as list; returns the number.
- * tally: calls fn(pool, state, count, arg) once for every (pool, state)
- *   that instances of `tenant` hold, sorted by pool then state, with the
- *   number of those instances; one aggregate query, however many instances.
+ * tally: calls fn(t, arg) once for every (pool, state, vcpus, mem_mib)
+ *   that instances of `tenant` hold, sorted so, with the number of those
+ *   instances and their summed disk_mib (struct mvm_store_tally); one
+ *   aggregate query, however many instances.
  *   A nonzero return of fn stops the walk and is returned.
  * used_offsets: sets bit i of used[i / 8] for every offset i the tenant's
  *   instances hold, clears the others. -ENOENT when the tenant does not

@@ -37,6 +37,10 @@ static const struct column instance_cols[] = {
 	COL(COL_I64, struct mvm_instance, last_failure_at),
 	COL(COL_BOOL, struct mvm_instance, parked),
 	COL(COL_STATE, struct mvm_instance, parked_from),
+	COL(COL_U32, struct mvm_instance, vcpus),
+	COL(COL_U32, struct mvm_instance, mem_mib),
+	COL(COL_U64, struct mvm_instance, disk_mib),
+	COL(COL_TEXT, struct mvm_instance, run_name),
 	COL(COL_U64, struct mvm_instance, revision),
 };
 
@@ -334,6 +338,7 @@ mvm_store_instance_tally(struct mvm_store *st, const char *tenant,
     mvm_store_tally_fn fn, void *arg, struct mvm_error *e)
 {
 	sqlite3_stmt *s = st->stmt[ST_INSTANCE_TALLY];
+	struct mvm_store_tally t;
 	const unsigned char *pool;
 	int rc, sr, state;
 
@@ -351,8 +356,13 @@ mvm_store_instance_tally(struct mvm_store *st, const char *tenant,
 			    tenant);
 			break;
 		}
-		if ((rc = fn((const char *)pool, (enum mvm_state)state,
-		    (uint32_t)sqlite3_column_int64(s, 2), arg)) != 0)
+		t = (struct mvm_store_tally){ .pool = (const char *)pool,
+		    .state = (enum mvm_state)state,
+		    .vcpus = (uint32_t)sqlite3_column_int64(s, 2),
+		    .mem_mib = (uint32_t)sqlite3_column_int64(s, 3),
+		    .count = (uint32_t)sqlite3_column_int64(s, 4),
+		    .disk_mib = (uint64_t)sqlite3_column_int64(s, 5) };
+		if ((rc = fn(&t, arg)) != 0)
 			break;
 	}
 	st->in_callback = false;

@@ -86,9 +86,10 @@ struct column {
 
 #define INSTANCE_COLS "tenant, pool, id, state, op, created_at, " \
 	"entered_running_at, entered_warm_at, ip_offset, pid, pid_start, " \
-	"reason, failures, last_failure_at, parked, parked_from, revision"
+	"reason, failures, last_failure_at, parked, parked_from, vcpus, " \
+	"mem_mib, disk_mib, run_name, revision"
 #define INSTANCE_PARAMS "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, " \
-	"?12, ?13, ?14, ?15, ?16, ?17"
+	"?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21"
 
 #define INTENT_COLS "tenant, pool, instance, from_state, to_state, op, " \
 	"step, started_at, detail"

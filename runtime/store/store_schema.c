@@ -130,6 +130,31 @@ static const char *const migrations[] = {
 	/* 2 -> 3: how long a restarted instance must stay healthy. */
 	"ALTER TABLE pools ADD COLUMN settle_seconds INTEGER NOT NULL"
 	"  DEFAULT 60;",
+	/*
+	 * 3 -> 4: what an instance was booted with, the disk its snapshot
+	 * uses, and the name of its run directory. Instances with a VM or a
+	 * snapshot were booted at their pool's size (the only size schemas 2
+	 * and 3 knew), and their VMMs listen in the directory schema 3 named
+	 * after the tap (mvm_net_tap_name: "mvm-t<net_id>i<offset>"): both are
+	 * recorded, so recovery finds those VMMs and a woken snapshot finds
+	 * the sockets it was made with. The snapshot's size is measured when
+	 * the instance next changes state.
+	 */
+	"ALTER TABLE instances ADD COLUMN vcpus INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (vcpus >= 0);"
+	"ALTER TABLE instances ADD COLUMN mem_mib INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (mem_mib >= 0);"
+	"ALTER TABLE instances ADD COLUMN disk_mib INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (disk_mib >= 0);"
+	"ALTER TABLE instances ADD COLUMN run_name TEXT NOT NULL DEFAULT '';"
+	"UPDATE instances SET"
+	"  vcpus = (SELECT p.vcpus FROM pools p"
+	"    WHERE p.tenant = instances.tenant AND p.id = instances.pool),"
+	"  mem_mib = (SELECT p.mem_mib FROM pools p"
+	"    WHERE p.tenant = instances.tenant AND p.id = instances.pool),"
+	"  run_name = (SELECT printf('mvm-t%di%d', t.net_id, instances.ip_offset)"
+	"    FROM tenants t WHERE t.id = instances.tenant)"
+	"  WHERE state IN (1, 2, 3) OR pid != 0;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==

@@ -70,19 +70,24 @@ pool_of(const struct walk *w, const char *id)
 	return NULL;
 }
 
-/* Add `count` instances of `pool` in `state`. */
+/* Add one group of instances, at the size they were booted with. */
 static int
-add_tally(const char *pool, enum mvm_state state, uint32_t count, void *arg)
+add_tally(const struct mvm_store_tally *t, void *arg)
 {
 	struct walk *w = arg;
+	struct mvm_instance in = { .state = t->state, .vcpus = t->vcpus,
+	    .mem_mib = t->mem_mib };
 	const struct mvm_pool *p;
 	uint32_t before = w->u->pool_instances;
 
-	if ((p = pool_of(w, pool)) == NULL)
+	if ((p = pool_of(w, t->pool)) == NULL)
 		return 0;
-	for (uint32_t i = 0; i < count; i++)
-		mvm_quota_usage_add(w->u, p, state);
-	if (w->pool == NULL || strcmp(pool, w->pool) != 0)
+	for (uint32_t i = 0; i < t->count; i++)
+		mvm_quota_usage_add_instance(w->u, p, &in);
+	if (__builtin_add_overflow(w->u->disk_mib, t->disk_mib,
+	    &w->u->disk_mib))
+		w->u->disk_mib = UINT64_MAX;
+	if (w->pool == NULL || strcmp(t->pool, w->pool) != 0)
 		w->u->pool_instances = before;
 	return 0;
 }
@@ -112,7 +117,7 @@ add_intents(struct mvm_store *st, struct walk *w, struct mvm_error *e)
 				*e = err;
 			return rc;
 		}
-		mvm_quota_delta_transition(&d, p, in.state, it->to_state);
+		mvm_quota_delta_move(&d, p, &in, it->to_state);
 		reserve(w->u, &d);
 	}
 	return 0;

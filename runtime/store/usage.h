@@ -1,8 +1,11 @@
 /*
  * usage.h: what a tenant uses now, read from the store, for quota checks.
  *
- * An instance in the middle of a transition (it has an intent) is counted
- * in its current state plus whatever the transition adds, so a start that
+ * Each instance counts what it holds (quota.h): the vcpus and mem_mib it
+ * was booted with, not its pool's size now, and the disk its snapshot
+ * files use. An instance in the middle of a transition (it has an intent)
+ * is counted in its current state plus whatever the transition adds (a
+ * start at its pool's size now), so a start that
  * has begun but not finished already holds its vCPUs, memory and running
  * slot, and two starts racing for the last slot cannot both pass.
  */

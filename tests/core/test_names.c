@@ -156,3 +156,22 @@ Test(names, generated_shape)
 	cr_assert_not(mvm_names_is_generated_instance("i_0123abcd", 10));
 	cr_assert_not(mvm_names_is_generated_instance("", 0));
 }
+
+/* The run directory name: short, stable, and one per identity. */
+Test(names, run_names)
+{
+	char a[MVM_NAMES_RUN_LEN + 1], b[MVM_NAMES_RUN_LEN + 1];
+
+	mvm_names_run_name("acme", "web", "vm1", a);
+	cr_assert_eq(strlen(a), MVM_NAMES_RUN_LEN);
+	cr_assert_eq(strncmp(a, "i-", 2), 0);
+	cr_assert_eq(strspn(a + 2, "0123456789abcdef"), 16);
+	mvm_names_run_name("acme", "web", "vm1", b);
+	cr_assert_str_eq(a, b);
+	mvm_names_run_name("acme", "web", "vm2", b);
+	cr_assert_str_neq(a, b);
+	mvm_names_run_name("acm", "eweb", "vm1", b);
+	cr_assert_str_neq(a, b);
+	mvm_names_run_name("beta", "web", "vm1", b);
+	cr_assert_str_neq(a, b);
+}

@@ -38,6 +38,63 @@ Test(quota, usage_by_state)
 	cr_assert_eq(u.pools, 0);
 }
 
+/* An instance counts what it was booted with, not its pool's size now. */
+Test(quota, instance_usage_is_what_it_booted_with)
+{
+	struct mvm_pool p = pool(1, 128, 0);
+	struct mvm_instance in;
+	struct mvm_usage u;
+
+	memset(&u, 0, sizeof(u));
+	memset(&in, 0, sizeof(in));
+	in.state = MVM_STATE_RUNNING;
+	in.vcpus = 2;
+	in.mem_mib = 512;
+	mvm_quota_usage_add_instance(&u, &p, &in);
+	in.state = MVM_STATE_SLEEPING;
+	in.disk_mib = 300;
+	mvm_quota_usage_add_instance(&u, &p, &in);
+	/* Never booted (or a row from before schema 3): the pool's size. */
+	memset(&in, 0, sizeof(in));
+	in.state = MVM_STATE_WARM;
+	mvm_quota_usage_add_instance(&u, &p, &in);
+	cr_assert(u.vcpus == 3 && u.mem_mib == 640 && u.disk_mib == 300,
+	    "%u vCPUs, %u MiB, %llu MiB of disk", u.vcpus, u.mem_mib,
+	    (unsigned long long)u.disk_mib);
+	cr_assert(u.running == 1 && u.warm == 1 && u.pool_instances == 3);
+}
+
+/* A cold boot takes the pool's size now; every other move keeps its own. */
+Test(quota, instance_moves)
+{
+	struct mvm_pool p = pool(1, 128, 0);
+	struct mvm_instance in;
+	struct mvm_quota_delta d;
+
+	memset(&in, 0, sizeof(in));
+	in.state = MVM_STATE_STOPPED;
+	in.vcpus = 4;
+	in.mem_mib = 1024;
+	mvm_quota_delta_move(&d, &p, &in, MVM_STATE_RUNNING);
+	cr_assert_eq(d.vcpus, 1);
+	cr_assert_eq(d.mem_mib, 128);
+	cr_assert_str_eq(d.what, "start");
+	in.state = MVM_STATE_SLEEPING;
+	mvm_quota_delta_move(&d, &p, &in, MVM_STATE_RUNNING);
+	cr_assert_eq(d.vcpus, 4);
+	cr_assert_eq(d.mem_mib, 1024);
+	cr_assert_str_eq(d.what, "wake");
+	in.state = MVM_STATE_WARM;
+	mvm_quota_delta_move(&d, &p, &in, MVM_STATE_RUNNING);
+	cr_assert_eq(d.vcpus, 0);
+	cr_assert_eq(d.running, 1);
+	cr_assert_eq(d.warm, -1);
+	in.state = MVM_STATE_RUNNING;
+	mvm_quota_delta_move(&d, &p, &in, MVM_STATE_STOPPED);
+	cr_assert_eq(d.vcpus, -4);
+	cr_assert_eq(d.mem_mib, -1024);
+}
+
 Test(quota, usage_saturates)
 {
 	struct mvm_pool p = pool(32, 1048576, 0);

@@ -136,5 +136,9 @@ storetest_instance_eq(const struct mvm_instance *a,
 	cr_assert_eq(a->pid, b->pid);
 	cr_assert_eq(a->pid_start, b->pid_start);
 	cr_assert_str_eq(a->reason, b->reason);
+	cr_assert_eq(a->vcpus, b->vcpus);
+	cr_assert_eq(a->mem_mib, b->mem_mib);
+	cr_assert_eq(a->disk_mib, b->disk_mib);
+	cr_assert_str_eq(a->run_name, b->run_name);
 	cr_assert_eq(a->revision, b->revision);
 }

@@ -230,19 +230,19 @@ Test(store, instance_list_and_count_by_pool_tenant_and_all)
 	cr_assert_eq(mvm_store_instance_count(st, NULL, NULL, &err), 4);
 }
 
-/* One row of a tally, as text: "pool state count". */
+/* One row of a tally, as text: "pool state vcpus/mem_mib count disk". */
 static int
-collect_tally(const char *pool, enum mvm_state state, uint32_t count,
-    void *arg)
+collect_tally(const struct mvm_store_tally *t, void *arg)
 {
 	struct storetest_collect *c = arg;
 
-	snprintf(c->ids[c->n++], sizeof(c->ids[0]), "%s %s %u", pool,
-	    mvm_state_name(state), count);
+	snprintf(c->ids[c->n++], sizeof(c->ids[0]), "%s %s %u/%u %u %llu",
+	    t->pool, mvm_state_name(t->state), t->vcpus, t->mem_mib, t->count,
+	    (unsigned long long)t->disk_mib);
 	return 0;
 }
 
-Test(store, instance_tally_counts_by_pool_and_state)
+Test(store, instance_tally_counts_by_pool_state_and_size)
 {
 	struct mvm_tenant b = storetest_tenant("beta", 4);
 	struct mvm_pool p;
@@ -250,7 +250,8 @@ Test(store, instance_tally_counts_by_pool_and_state)
 	struct storetest_collect c = { .n = 0 };
 	const char *rows[][3] = { { "acme", "web", "a" },
 	    { "acme", "web", "b" }, { "acme", "web", "c" },
-	    { "acme", "api", "z" }, { "beta", "db", "q" } };
+	    { "acme", "api", "z" }, { "beta", "db", "q" },
+	    { "acme", "web", "d" } };
 
 	storetest_tenant_and_pool(st, "acme", "web");
 	p = storetest_pool("acme", "api");
@@ -258,24 +259,33 @@ Test(store, instance_tally_counts_by_pool_and_state)
 	cr_assert_eq(mvm_store_tenant_create(st, &b, &err), 0);
 	p = storetest_pool("beta", "db");
 	cr_assert_eq(mvm_store_pool_create(st, &p, &err), 0);
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 6; i++) {
 		in = storetest_instance(rows[i][0], rows[i][1], rows[i][2]);
 		cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
 	}
-	/* web: a and b running, c created; api: z created. */
-	for (int i = 0; i < 2; i++) {
+	/*
+	 * web: a and b running, booted with 2 vCPUs and 256 MiB, d running
+	 * with 1 and 128 and a 5 MiB snapshot; c created; api: z created.
+	 */
+	for (int i = 0; i < 6; i++) {
+		if (i == 2 || i == 3 || i == 4)
+			continue;
 		cr_assert_eq(mvm_store_instance_get(st, "acme", "web",
 		    rows[i][2], &in, &err), 0);
 		in.state = MVM_STATE_RUNNING;
+		in.vcpus = i == 5 ? 1 : 2;
+		in.mem_mib = i == 5 ? 128 : 256;
+		in.disk_mib = i == 5 ? 5 : 0;
 		cr_assert_eq(mvm_store_instance_update(st, &in, &err), 0);
 	}
 
 	cr_assert_eq(mvm_store_instance_tally(st, "acme", collect_tally, &c,
 	    &err), 0, "%s", err.msg);
-	cr_assert_eq(c.n, 3);
-	cr_expect_str_eq(c.ids[0], "api created 1");
-	cr_expect_str_eq(c.ids[1], "web created 1");
-	cr_expect_str_eq(c.ids[2], "web running 2");
+	cr_assert_eq(c.n, 4);
+	cr_expect_str_eq(c.ids[0], "api created 0/0 1 0");
+	cr_expect_str_eq(c.ids[1], "web created 0/0 1 0");
+	cr_expect_str_eq(c.ids[2], "web running 1/128 1 5");
+	cr_expect_str_eq(c.ids[3], "web running 2/256 2 0");
 	c.n = 0;
 	cr_assert_eq(mvm_store_instance_tally(st, "nobody", collect_tally, &c,
 	    &err), 0);

@@ -121,8 +121,14 @@ Test(store, reopen_keeps_everything)
 	cr_assert_eq(mvm_store_schema_version(st), MVM_STORE_SCHEMA_VERSION);
 }
 
+/* The columns schema 4 added, dropped again to forge an older file. */
+#define DROP_SCHEMA_4 "ALTER TABLE instances DROP COLUMN vcpus;" \
+	"ALTER TABLE instances DROP COLUMN mem_mib;" \
+	"ALTER TABLE instances DROP COLUMN disk_mib;" \
+	"ALTER TABLE instances DROP COLUMN run_name;"
+
 /*
- * A schema 1 file (the columns of schemas 2 and 3 dropped again, as a file
+ * A schema 1 file (the columns of schemas 2 to 4 dropped again, as a file
  * of the first release had them) opens at the current schema with every
  * row kept and the new columns at their defaults.
  */
@@ -140,7 +146,8 @@ Test(store, schema_1_migrates_forward)
 	cr_assert_eq(mvm_store_instance_create(st, &in, &err), 0);
 	mvm_store_close(st);
 	st = NULL;
-	storetest_raw_sql(storetest_fix.db, "ALTER TABLE pools DROP COLUMN managed;"
+	storetest_raw_sql(storetest_fix.db, DROP_SCHEMA_4
+	    "ALTER TABLE pools DROP COLUMN managed;"
 	    "ALTER TABLE pools DROP COLUMN settle_seconds;"
 	    "ALTER TABLE instances DROP COLUMN failures;"
 	    "ALTER TABLE instances DROP COLUMN last_failure_at;"
@@ -160,4 +167,58 @@ Test(store, schema_1_migrates_forward)
 	cr_assert_eq(got_i.last_failure_at, 0);
 	cr_assert_not(got_i.parked);
 	cr_assert_eq(got_i.ip_offset, in.ip_offset);
+}
+
+/*
+ * A schema 3 file opens at schema 4: an instance that has a VM or a
+ * snapshot records its pool's size (what schema 3 booted it with) and the
+ * run directory schema 3 named after its tap, where its VMM listens; an
+ * instance never booted records neither.
+ */
+Test(store, schema_3_migrates_forward)
+{
+	struct mvm_tenant t = storetest_tenant("acme", 3);
+	struct mvm_pool p = storetest_pool("acme", "web");
+	struct mvm_instance a = storetest_instance("acme", "web", "a");
+	struct mvm_instance b = storetest_instance("acme", "web", "b");
+	struct mvm_instance c = storetest_instance("acme", "web", "c");
+	struct mvm_instance got;
+	char tap[32];
+
+	p.vcpus = 3;
+	p.mem_mib = 384;
+	cr_assert_eq(mvm_store_tenant_create(st, &t, &err), 0);
+	cr_assert_eq(mvm_store_pool_create(st, &p, &err), 0);
+	a.state = MVM_STATE_RUNNING;
+	a.pid = 4242;
+	b.state = MVM_STATE_SLEEPING;
+	cr_assert_eq(mvm_store_instance_create(st, &a, &err), 0);
+	cr_assert_eq(mvm_store_instance_create(st, &b, &err), 0);
+	cr_assert_eq(mvm_store_instance_create(st, &c, &err), 0);
+	mvm_store_close(st);
+	st = NULL;
+	storetest_raw_sql(storetest_fix.db, DROP_SCHEMA_4
+	    "PRAGMA user_version = 3");
+	cr_assert_eq(mvm_store_open(storetest_fix.db, &st, &err), 0, "%s",
+	    err.msg);
+	cr_assert_eq(mvm_store_schema_version(st), 4);
+
+	cr_assert_eq(mvm_store_instance_get(st, "acme", "web", "a", &got,
+	    &err), 0);
+	cr_expect_eq(got.vcpus, 3);
+	cr_expect_eq(got.mem_mib, 384);
+	cr_expect_eq(got.disk_mib, 0);
+	snprintf(tap, sizeof(tap), "mvm-t3i%u", (unsigned)got.ip_offset);
+	cr_expect_str_eq(got.run_name, tap);
+	cr_expect_eq(got.pid, 4242);
+	cr_assert_eq(mvm_store_instance_get(st, "acme", "web", "b", &got,
+	    &err), 0);
+	cr_expect_eq(got.vcpus, 3);
+	snprintf(tap, sizeof(tap), "mvm-t3i%u", (unsigned)got.ip_offset);
+	cr_expect_str_eq(got.run_name, tap);
+	cr_assert_eq(mvm_store_instance_get(st, "acme", "web", "c", &got,
+	    &err), 0);
+	cr_expect_eq(got.vcpus, 0);
+	cr_expect_eq(got.mem_mib, 0);
+	cr_expect_str_eq(got.run_name, "");
 }
