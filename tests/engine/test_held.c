@@ -146,7 +146,7 @@ ping(const char *path)
 	if (rc == 0)
 		rc = mvm_guest_ping(fd, 5000, &pong, &e);
 	if (fd >= 0)
-		close(fd);
+		mvm_guest_close(fd);
 	return rc;
 }
 
