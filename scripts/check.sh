@@ -89,7 +89,7 @@ fi
 echo "== shellcheck"
 if shellcheck -s sh scripts/*.sh .ci/run guest/build-image.sh \
     guest/initramfs-init guest/rootfs/etc/mvm/* tests/qemu/fixture.sh \
-    cli/mvm cli/lib/*.sh tests/cli/*.sh; then
+    cli/mvm cli/lib/*.sh tests/cli/*.sh tests/layers/*.sh; then
 	passed=$((passed + 1))
 else
 	failed=$((failed + 1))

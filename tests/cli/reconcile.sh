@@ -12,6 +12,7 @@ if [ ! -x "${MVM_QEMU:-}" ] || [ ! -d "${MVM_TEST_IMAGE:-}" ]; then
 	echo "skipped: no mvm-qemu (${MVM_QEMU:-unset}) or image (${MVM_TEST_IMAGE:-unset})"
 	exit 77
 fi
+# shellcheck disable=SC2119 # mount_mvmfs takes extra mvmfs options; none here.
 mount_mvmfs
 M=$MVM_ROOT
 
