@@ -97,48 +97,36 @@ mvmfs_fs_doc_pool_text(struct mvmfs_fs *fs, const struct mvmfs_key *k,
 
 /* ---- the operators' keys ---- */
 
-/* Append `name` to the list in buf[0..size) when `changed`. */
-static void
-key_changed(char *buf, size_t size, bool changed, const char *name)
-{
-	size_t n = strlen(buf);
-
-	if (changed)
-		snprintf(buf + n, size - n, "%s%s", n > 0 ? ", " : "", name);
-}
-
 /*
  * Decide whether a caller who is not an operator may turn tenant *was
- * into *now: 0 when no operator key differs, else -EPERM with a sentence
- * naming the keys that do.
+ * into *now: 0 when their canonical configs (config.c renders every key,
+ * one sorted line each, so both texts have the same keys in the same
+ * order) are the same, else -EPERM with a sentence naming the keys whose
+ * lines differ. Every key of a tenant's config is an operator's.
  */
 static int
 tenant_refusal(const struct mvm_tenant *was, const struct mvm_tenant *now,
     struct mvm_error *e)
 {
-	const struct mvm_quota *a = &was->quota, *b = &now->quota;
-	char keys[256] = "";
+	/* A tenant's canonical config is some 13 short lines. */
+	char a[4096], b[4096], keys[256] = "";
+	const char *pa = a, *pb = b;
+	size_t n = 0;
 
-	key_changed(keys, sizeof(keys), a->max_disk_gib != b->max_disk_gib,
-	    "max_disk_gib");
-	key_changed(keys, sizeof(keys),
-	    a->max_instances_per_pool != b->max_instances_per_pool,
-	    "max_instances_per_pool");
-	key_changed(keys, sizeof(keys), a->max_mem_mib != b->max_mem_mib,
-	    "max_mem_mib");
-	key_changed(keys, sizeof(keys), a->max_pools != b->max_pools,
-	    "max_pools");
-	key_changed(keys, sizeof(keys), a->max_running != b->max_running,
-	    "max_running");
-	key_changed(keys, sizeof(keys), a->max_vcpus != b->max_vcpus,
-	    "max_vcpus");
-	key_changed(keys, sizeof(keys), a->max_warm != b->max_warm,
-	    "max_warm");
-	key_changed(keys, sizeof(keys), was->uid != now->uid, "uid");
-	key_changed(keys, sizeof(keys), was->gid != now->gid, "gid");
-	key_changed(keys, sizeof(keys), was->net_id != now->net_id,
-	    "net_id (subnet, gateway)");
-	key_changed(keys, sizeof(keys), was->pinned != now->pinned, "pinned");
+	if (mvm_config_tenant_render(was, a, sizeof(a)) < 0 ||
+	    mvm_config_tenant_render(now, b, sizeof(b)) < 0)
+		return mvm_error_set(e, EIO, "cannot render the config of "
+		    "tenant %s", was->id);
+	while (*pa != '\0' && *pb != '\0') {
+		size_t la = strcspn(pa, "\n"), lb = strcspn(pb, "\n");
+
+		if ((la != lb || memcmp(pa, pb, la) != 0) && n < sizeof(keys))
+			n += (size_t)snprintf(keys + n, sizeof(keys) - n,
+			    "%s%.*s", n > 0 ? ", " : "",
+			    (int)strcspn(pa, "="), pa);
+		pa += la + (pa[la] == '\n');
+		pb += lb + (pb[lb] == '\n');
+	}
 	if (keys[0] == '\0')
 		return 0;
 	return mvm_error_set(e, EPERM, "only an operator (root or a member "
