@@ -237,7 +237,8 @@ mvm_engine_settle(struct mvm_engine *eng, const char *tenant,
 	struct mvm_vmm_proc p;
 	struct job j;
 	int64_t at, now = mvm_engine_now_s();
-	uint32_t forgotten;
+	uint32_t forgotten = 0;
+	bool moved;
 	int rc;
 
 	if ((rc = mvm_engine_job_load(&j, eng, tenant, pool, id, e)) < 0)
@@ -251,22 +252,20 @@ mvm_engine_settle(struct mvm_engine *eng, const char *tenant,
 	if ((rc = mvm_store_begin(eng->st, e)) < 0)
 		return rc;
 	rc = mvm_store_instance_get(eng->st, tenant, pool, id, &cur, e);
-	if (rc == 0 && (cur.revision != j.in.revision ||
-	    mvm_store_intent_get(eng->st, tenant, pool, id, &it, NULL) == 0)) {
-		/* It moved meanwhile: the next pass looks again. */
-		mvm_store_rollback(eng->st);
-		return 0;
-	}
-	forgotten = cur.failures;
-	cur.failures = 0;
-	cur.last_failure_at = 0;
-	if (rc == 0)
+	/* It moved meanwhile: the next pass looks again. */
+	moved = rc == 0 && (cur.revision != j.in.revision ||
+	    mvm_store_intent_get(eng->st, tenant, pool, id, &it, NULL) == 0);
+	if (rc == 0 && !moved) {
+		forgotten = cur.failures;
+		cur.failures = 0;
+		cur.last_failure_at = 0;
 		rc = mvm_store_instance_update(eng->st, &cur, e);
-	if (rc == 0)
+	}
+	if (rc == 0 && !moved)
 		rc = mvm_store_commit(eng->st, e);
 	else
 		mvm_store_rollback(eng->st);
-	if (rc < 0)
+	if (rc < 0 || moved)
 		return rc;
 	mvm_engine_event(eng, &cur, "instance.settled", "running for %lld s "
 	    "with its agent answering: %u failures forgotten",
