@@ -213,6 +213,15 @@ bool mvm_engine_snapshot_complete(const struct job *j);
 int mvm_engine_agent_wait(struct job *j, struct mvm_error *e);
 
 /*
+ * The snapshot of an instance that stops, coming from state `from`: a
+ * sleeping instance that failed (its last wake, most likely) keeps it,
+ * renamed snapshot.failed-<Unix time> for inspection until the instance
+ * is destroyed, with the reason and an event saying where; any other
+ * snapshot is removed. A stopped instance never has a snapshot.
+ */
+void mvm_engine_snapshot_drop(struct job *j, enum mvm_state from);
+
+/*
  * Send the guest its Wake: the host's clock and fresh entropy, which a
  * guest that was paused or restored from a snapshot lacks. A guest that
  * does not take it is not an error: an event says so.

@@ -49,35 +49,28 @@ collect_instance(const struct mvm_instance *in, void *arg)
 	return 0;
 }
 
-/* Remove the snapshot of the job's instance; a missing one is fine. */
-static void
-snapshot_remove(const struct job *j)
-{
-	char dir[PATH_MAX_MVM];
-
-	if (mvm_engine_bufprintf(dir, sizeof(dir), "%s/snapshot", j->dir) == 0)
-		mvm_engine_rmtree(dir);
-}
-
 /*
  * Finish what the interrupted move of `j` owed its guest and its files,
  * now that it settles as `s`, before the outcome is published (so a crash
  * here is settled again): a guest that was frozen (paused or in a
  * snapshot) and runs again gets its Wake, as after a resume or a wake; a
- * wake whose VMM holds the guest has spent its snapshot; a stop leaves
- * none.
+ * wake whose VMM holds the guest has spent its snapshot; an instance that
+ * ends stopped has none (mvm_engine_snapshot_drop, as a stop does).
  */
 static void
 settle_owed(struct job *j, enum mvm_state s)
 {
+	char dir[PATH_MAX_MVM];
 	enum mvm_op op = j->intent.op;
 
 	if (s == MVM_STATE_RUNNING && op != MVM_OP_STARTING)
 		mvm_engine_agent_wake(j);
-	if ((op == MVM_OP_WAKING &&
-	    (s == MVM_STATE_RUNNING || s == MVM_STATE_WARM)) ||
-	    op == MVM_OP_STOPPING)
-		snapshot_remove(j);
+	if (s == MVM_STATE_STOPPED)
+		mvm_engine_snapshot_drop(j, j->intent.from_state);
+	else if (op == MVM_OP_WAKING &&
+	    (s == MVM_STATE_RUNNING || s == MVM_STATE_WARM) &&
+	    mvm_engine_bufprintf(dir, sizeof(dir), "%s/snapshot", j->dir) == 0)
+		mvm_engine_rmtree(dir);
 }
 
 /*

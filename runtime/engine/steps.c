@@ -434,19 +434,14 @@ mvm_engine_do_wake(struct job *j, enum mvm_state to, struct mvm_error *e)
 	return 0;
 }
 
-/*
- * A sleeping instance that failed (its last wake, most likely) is stopped
- * with its snapshot renamed snapshot.failed-<Unix time>, kept for
- * inspection until the instance is destroyed; anything else drops it.
- */
-static void
-snapshot_drop(struct job *j)
+void
+mvm_engine_snapshot_drop(struct job *j, enum mvm_state from)
 {
 	char dir[PATH_MAX_MVM], aside[PATH_MAX_MVM];
 	long long now = (long long)mvm_engine_now_s();
 
 	mvm_engine_bufprintf(dir, sizeof(dir), "%s/snapshot", j->dir);
-	if (j->in.state != MVM_STATE_SLEEPING || j->in.failures == 0 ||
+	if (from != MVM_STATE_SLEEPING || j->in.failures == 0 ||
 	    !exists_as(dir, S_IFDIR)) {
 		mvm_engine_rmtree(dir);
 		return;
@@ -492,7 +487,7 @@ mvm_engine_do_stop(struct job *j, struct mvm_error *e)
 		    "stopped by request");
 	}
 	mvm_engine_job_kill(j);
-	snapshot_drop(j);
+	mvm_engine_snapshot_drop(j, j->in.state);
 	mvm_engine_set_state(&j->in, MVM_STATE_STOPPED);
 	return 0;
 }
