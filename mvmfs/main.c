@@ -10,14 +10,14 @@
  * alone): they alone change a tenant's limits, identity and network, and
  * read the node's files that show every tenant (docs/filesystem.md).
  *
- * It first checks that the VMM program and the image files a boot needs are
- * there, and refuses to start (exit 1, one sentence naming the missing
- * path) when one is not. It opens the store and the engine (whose recovery finds the instances a
- * previous run left), starts the reconciler (pools keep their desired
- * counts) and the sleep policy's sampler, mounts the tree with
- * default_permissions and allow_other, and serves it until unmounted or
- * signalled (SIGINT, SIGTERM, SIGHUP). Running VMs keep running when it
- * exits.
+ * It first checks that the VMM program and the image files a boot needs
+ * are there, and refuses to start (exit 1, one sentence naming the
+ * missing path) when one is not. It opens the store and the engine (whose
+ * recovery finds the instances a previous run left), starts the
+ * reconciler (pools keep their desired counts) and the sleep policy's
+ * sampler, mounts the tree with default_permissions and allow_other, and
+ * serves it until unmounted or signalled (SIGINT, SIGTERM, SIGHUP).
+ * Running VMs keep running when it exits.
  *
  * Without -f it detaches before it starts any thread (a fork keeps only
  * the thread that calls it), and the parent exits 0 once the tree is
