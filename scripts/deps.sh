@@ -8,6 +8,7 @@ build-essential clang meson ninja-build pkg-config git
 libsqlite3-dev sqlite3 libcjson-dev libjson-c-dev libcriterion-dev
 libfuse3-dev fuse3
 libcurl4-openssl-dev libmicrohttpd-dev libsodium-dev
+libmnl-dev libnftnl-dev libseccomp-dev nftables
 qemu-system-x86 busybox-static e2fsprogs cpio kmod
 jq shellcheck python3 procps util-linux iproute2
 libclang-rt-14-dev
